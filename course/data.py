@@ -1,0 +1,179 @@
+"""MNIST for the labs: the bundled offline sample, the checked full set, tf.data pipelines."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import urllib.parse
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+SAMPLE_FILE = "mnist_sample.npz"
+SAMPLE_SHA256 = "36aefe3487182c5e30999c747fa01a94b85a714b6245133bac88d9eed48c45d4"
+FULL_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+FULL_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+NETWORK_TIMEOUT_S = 5.0
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # PyTorch's transforms.Normalize((0.1307,), (0.3081,))
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+class DataError(RuntimeError):
+    """A data set is missing, corrupt or unreachable; the message says what to do."""
+
+
+def sha256_of(path: Path) -> str:
+    """Return the hex SHA-256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sample_path() -> Path:
+    """Return the path of the bundled 10,000-digit sample inside the package."""
+    return Path(str(resources.files("course") / "resources" / SAMPLE_FILE))
+
+
+def full_cache_path(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Return where Keras caches full MNIST (``$KERAS_HOME/datasets`` or ``~/.keras/datasets``)."""
+    if cache_dir is None:
+        cache_dir = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    return Path(cache_dir) / "mnist.npz"
+
+
+def _read_npz(path: Path, sha256: str, what: str, remedy: str) -> Arrays:
+    """Verify ``path`` against ``sha256`` and return its four arrays, or raise DataError."""
+    if not path.is_file():
+        raise DataError(f"The {what} is missing ({path}); {remedy}.")
+    if sha256_of(path) != sha256:
+        raise DataError(f"The {what} at {path} is corrupt (its SHA-256 does not match); {remedy}.")
+    with np.load(path, allow_pickle=False) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+
+def _reachable(url: str, timeout: float) -> bool:
+    """Return True when a TCP connection to ``url``'s host opens within ``timeout`` seconds."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def fetch_full(
+    cache_dir: str | os.PathLike | None = None,
+    url: str = FULL_URL,
+    sha256: str = FULL_SHA256,
+    timeout: float = NETWORK_TIMEOUT_S,
+) -> Path:
+    """Return the path of the verified full-MNIST file, downloading it into the cache if needed.
+
+    Raises:
+        DataError: in one sentence, when the server is unreachable or the file is corrupt.
+    """
+    path = full_cache_path(cache_dir)
+    if path.is_file() and sha256_of(path) == sha256:
+        return path
+    state = "corrupt" if path.is_file() else "not cached"
+    if not _reachable(url, timeout):
+        raise DataError(
+            f"Full MNIST is {state} at {path} and {urllib.parse.urlsplit(url).hostname} cannot be "
+            f"reached within {timeout:g} s; connect to the internet and run `course data --full`, "
+            'or use load_mnist(source="sample"), which works offline.'
+        )
+    import keras
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        keras.utils.get_file(
+            fname=path.name, origin=url, file_hash=sha256, cache_dir=str(path.parent.parent),
+            cache_subdir=path.parent.name, force_download=path.is_file(),
+        )
+    except Exception as exc:  # network errors come as many types; one sentence for all
+        raise DataError(
+            f"Downloading full MNIST from {url} failed ({type(exc).__name__}: {exc}); "
+            'check your connection and retry, or use load_mnist(source="sample").'
+        ) from exc
+    finally:
+        socket.setdefaulttimeout(previous)
+    return path
+
+
+def load_mnist(
+    source: Literal["sample", "full"] = "sample", cache_dir: str | os.PathLike | None = None
+) -> Arrays:
+    """Load MNIST as uint8 arrays ``(x_train, y_train), (x_test, y_test)``.
+
+    Args:
+        source: ``"sample"`` (default) is the bundled, offline 8,000/2,000 stratified split
+            of 10,000 real digits; ``"full"`` is the standard 60,000/10,000 set, downloaded
+            once into Keras' cache and verified by SHA-256.
+        cache_dir: where the full set is cached (default: Keras' ``~/.keras/datasets``).
+
+    Returns:
+        Images ``(n, 28, 28)`` and labels ``(n,)``, all ``uint8``.
+
+    Raises:
+        DataError: one sentence saying what is wrong and what to do.
+    """
+    if source == "sample":
+        return _read_npz(sample_path(), SAMPLE_SHA256, "bundled MNIST sample",
+                         "reinstall the kit (`pip install -e .` from the repository)")
+    if source == "full":
+        path = fetch_full(cache_dir)
+        return _read_npz(path, FULL_SHA256, "cached full MNIST",
+                         "delete it and run `course data --full` again")
+    raise ValueError(f'source must be "sample" or "full", not {source!r}')
+
+
+def preprocess(images: np.ndarray) -> np.ndarray:
+    """Flatten uint8 images to float32 ``(n, 784)``, scale to [0, 1] and standardize.
+
+    The same transform as the articles' ``ToTensor()`` + ``Normalize((0.1307,), (0.3081,))``
+    followed by ``x.view(-1, 784)``.
+    """
+    x = np.asarray(images).reshape(len(images), -1).astype("float32") / 255.0
+    return (x - MNIST_MEAN) / MNIST_STD
+
+
+def make_pipeline(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+    drop_remainder: bool = False,
+) -> tf.data.Dataset:
+    """Build the input pipeline: :func:`preprocess`, cache, shuffle, batch, prefetch.
+
+    Args:
+        images: uint8 images ``(n, 28, 28)`` (or already flat ``(n, 784)``).
+        labels: integer labels ``(n,)``.
+        batch_size: examples per batch (the articles use 64).
+        shuffle: reshuffle every epoch with ``seed`` (same order on every run).
+        seed: the shuffle seed.
+        drop_remainder: drop the last, smaller batch (needed for equal replica batches).
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(float32 (batch, 784), int32 (batch,))``.
+    """
+    import tensorflow as tf
+
+    x = preprocess(images)
+    ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(labels).astype("int32"))).cache()
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,103 @@
+"""Plots the labs share: learning curves, digit grids, a confusion matrix.
+
+Every function builds and returns a ``matplotlib.figure.Figure`` without touching
+pyplot's global state; a notebook displays it by leaving it as the cell's last value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+
+def learning_curves(
+    history: Any, metrics: Sequence[str] = ("loss", "accuracy"), title: str = ""
+) -> Figure:
+    """Plot training (and validation, when present) curves per epoch.
+
+    Args:
+        history: a ``keras.callbacks.History`` or its ``.history`` dict.
+        metrics: the metric names to plot, one panel each.
+        title: an optional figure title.
+
+    Returns:
+        The figure.
+    """
+    logs: Mapping[str, Sequence[float]] = getattr(history, "history", history)
+    fig = Figure(figsize=(4.5 * len(metrics), 3.2), layout="constrained")
+    for ax, name in zip(fig.subplots(1, len(metrics), squeeze=False)[0], metrics, strict=True):
+        epochs = np.arange(1, len(logs[name]) + 1)
+        ax.plot(epochs, logs[name], "o-", label="training")
+        if f"val_{name}" in logs:
+            ax.plot(epochs, logs[f"val_{name}"], "s--", label="validation")
+        ax.set(xlabel="epoch", ylabel=name)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def compare_curves(histories: Mapping[str, Any], metric: str = "val_loss") -> Figure:
+    """Plot one metric of several runs on one axis, labelled by the mapping's keys."""
+    fig = Figure(figsize=(5.5, 3.5), layout="constrained")
+    ax = fig.subplots()
+    for label, history in histories.items():
+        values = getattr(history, "history", history)[metric]
+        ax.plot(np.arange(1, len(values) + 1), values, "o-", label=label)
+    ax.set(xlabel="epoch", ylabel=metric)
+    ax.legend()
+    return fig
+
+
+def digit_grid(
+    images: np.ndarray,
+    labels: Sequence[int],
+    predictions: Sequence[int] | None = None,
+    ncols: int = 10,
+) -> Figure:
+    """Show digits with their labels (and predictions, wrong ones in red).
+
+    Args:
+        images: ``(n, 28, 28)`` or ``(n, 784)`` pixel arrays.
+        labels: the true labels.
+        predictions: optional predicted labels, shown as ``label→prediction``.
+        ncols: digits per row.
+
+    Returns:
+        The figure.
+    """
+    images = np.asarray(images).reshape(len(images), 28, 28)
+    nrows = max(1, -(-len(images) // ncols))
+    fig = Figure(figsize=(1.1 * ncols, 1.3 * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for i, ax in enumerate(axes):
+        ax.set_axis_off()
+        if i >= len(images):
+            continue
+        ax.imshow(images[i], cmap="gray_r")
+        text, color = f"{labels[i]}", "black"
+        if predictions is not None:
+            text = f"{labels[i]}→{predictions[i]}"
+            color = "black" if predictions[i] == labels[i] else "red"
+        ax.set_title(text, color=color, fontsize=9)
+    return fig
+
+
+def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], n_classes: int = 10
+                     ) -> Figure:
+    """Plot the confusion matrix (rows: true digit, columns: predicted digit) with counts."""
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (np.asarray(labels), np.asarray(predictions)), 1)
+    fig = Figure(figsize=(5, 4.5), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(counts, cmap="Blues")
+    for (row, col), count in np.ndenumerate(counts):
+        if count:
+            ax.text(col, row, str(count), ha="center", va="center", fontsize=7,
+                    color="white" if count > counts.max() / 2 else "black")
+    ax.set(xlabel="predicted", ylabel="true", xticks=range(n_classes), yticks=range(n_classes))
+    fig.colorbar(image, ax=ax)
+    return fig
