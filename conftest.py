@@ -21,6 +21,6 @@ os.environ.update(KERNEL_ENV)
 
 def pytest_configure(config) -> None:
     """Make the nbval sanitize file path absolute (relative to the repository root)."""
-    value = getattr(config.option, "sanitize_with", None)
+    value = getattr(config.option, "nbval_sanitize_with", None)
     if value and not Path(value).is_absolute():
-        config.option.sanitize_with = str(ROOT / value)
+        config.option.nbval_sanitize_with = str(ROOT / value)

@@ -126,3 +126,18 @@ def test_learn_command_serves_the_labs_in_jupyterlab(tmp_path):
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def test_sanitize_file_resolves_against_the_repo_root(monkeypatch, tmp_path):
+    """`pytest --nbval` from a subfolder still finds nbval_sanitize.cfg (conftest hook)."""
+    import types
+
+    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.chdir(tmp_path)
+    config = types.SimpleNamespace(option=types.SimpleNamespace(
+        nbval_sanitize_with="nbval_sanitize.cfg"))
+    module.pytest_configure(config)
+    assert Path(config.option.nbval_sanitize_with) == ROOT / "nbval_sanitize.cfg"
+    assert Path(config.option.nbval_sanitize_with).is_file()
