@@ -10,9 +10,11 @@ import keras
 class RunningLoss(keras.callbacks.Callback):
     """Print ``[epoch, batch] loss: x.xxx`` every ``every`` batches, as the articles' loop does.
 
-    Keras reports in ``logs["loss"]`` the mean loss since the start of the epoch; this
-    callback recovers each batch's own loss from it and prints the mean of the last
-    ``every`` of them — exactly PyTorch's ``running_loss / 100``.
+    The printed value is the mean of the last ``every`` batch losses — exactly PyTorch's
+    ``running_loss / 100``. Keras only reports in ``logs["loss"]`` the mean since the start of
+    the epoch, weighted by batch size, so each batch's own loss is read from the model's loss
+    tracker (``total`` and ``count`` grow by ``loss · batch size`` and ``batch size``); that
+    stays exact when the last batch of an epoch is smaller.
 
     Args:
         every: print after every ``every`` batches (the original uses 100).
@@ -22,15 +24,19 @@ class RunningLoss(keras.callbacks.Callback):
         super().__init__()
         self.every = every
 
+    def _tracker_state(self) -> tuple[float, float]:
+        tracker = next(m for m in self.model.metrics if m.name == "loss")
+        return float(tracker.total), float(tracker.count)
+
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Reset the window at the start of each epoch."""
-        self.epoch, self.window, self.previous_mean = epoch, 0.0, 0.0
+        self.epoch, self.window, self.previous = epoch, 0.0, (0.0, 0.0)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        """Accumulate this batch's loss and print when the window is full."""
-        mean = float((logs or {})["loss"])
-        self.window += (batch + 1) * mean - batch * self.previous_mean
-        self.previous_mean = mean
+        """Add this batch's own loss to the window and print when the window is full."""
+        total, count = self._tracker_state()
+        self.window += (total - self.previous[0]) / max(count - self.previous[1], 1e-12)
+        self.previous = (total, count)
         if (batch + 1) % self.every == 0:
             print("[%d, %5d] loss: %.3f" % (self.epoch + 1, batch + 1, self.window / self.every))
             self.window = 0.0

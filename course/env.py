@@ -30,13 +30,14 @@ def versions() -> dict[str, str]:
 
 def check_versions(found: dict[str, str] | None = None) -> dict[str, str]:
     """Raise :class:`SetupError` in one sentence when a version is below the minimum."""
-    found = found or versions()
+    found = versions() if found is None else found
     for name, minimum in MINIMUM.items():
         have = found.get(name, "missing")
         if have == "missing" or _version_tuple(have) < minimum:
             need = ".".join(map(str, minimum))
+            state = "is not installed" if have == "missing" else f"{have} is installed"
             raise SetupError(
-                f"{name} {have} is installed but the labs need {name} >= {need}; "
+                f"{name} {state} but the labs need {name} >= {need}; "
                 f"run `pip install -e .` in the kit's folder (see README.md)."
             )
     return found
