@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import re
+import sysconfig
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 PASS_MARK = "✔"
@@ -96,11 +99,30 @@ class CheckLog:
 LOG = CheckLog()
 
 
-def _describe_error(exc: BaseException) -> str:
-    """One line naming the learner's error and where it happened in their code."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "course" not in f.filename]
+_LIBRARY_DIRS = tuple(
+    str(Path(p).resolve()) for p in {
+        Path(__file__).resolve().parent.parent,  # the course package itself
+        *(sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")),
+    }
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _is_learner_frame(filename: str) -> bool:
+    """True for code the learner wrote (a notebook cell or their own file), not a library."""
+    path = str(Path(filename).resolve()) if not filename.startswith("<") else filename
+    return not path.startswith(_LIBRARY_DIRS)
+
+
+def _describe_error(exc: BaseException, limit: int = 160) -> str:
+    """One line naming the learner's error and the line of their code it came from."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_learner_frame(f.filename)]
     where = f" (line {frames[-1].lineno} of your code)" if frames else ""
-    return f"your code raised {type(exc).__name__}: {exc}{where}"
+    lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
+    message = lines[0] if lines else ""
+    if len(message) > limit:
+        message = message[: limit - 1] + "…"
+    return f"your code raised {type(exc).__name__}: {message}{where}"
 
 
 def check(points: float, name: str | None = None) -> Callable[[Callable[..., None]], Callable]:

@@ -40,9 +40,10 @@ def _decode_index(x: np.ndarray) -> np.ndarray:
     return pixels[:, 0] + 256 * pixels[:, 1]
 
 
-def _epoch(ds: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate one pass over ``ds`` into NumPy arrays."""
-    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds], strict=True)
+def _epoch(ds: Any, max_batches: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate one pass over ``ds`` (at most ``max_batches``) into NumPy arrays."""
+    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds.take(max_batches)],
+                 strict=True)
     return np.concatenate(xs), np.concatenate(ys)
 
 
@@ -56,7 +57,13 @@ def preprocess(preprocess_fn: Any) -> None:
     expect(x.shape == (20, 784), f"return one row of 784 values per image: got shape {x.shape}; "
            "use images.reshape(len(images), 784)")
     expect(x.dtype == np.float32, f"return float32 values (got {x.dtype}): .astype('float32')")
-    expect(x.max() <= 3.0, f"values go up to {x.max():g}: first scale the uint8 pixels to "
+    from course.data import MNIST_MEAN, MNIST_STD
+
+    flat = images.reshape(20, 784).astype("float32")
+    expect(not np.allclose(x, (flat - MNIST_MEAN) / MNIST_STD / 255.0, atol=1e-5),
+           "scale first, then subtract the mean: (images / 255.0 - MNIST_MEAN) / MNIST_STD; "
+           "you standardized the raw 0–255 pixels before dividing by 255")
+    expect(x.max() <= 10.0, f"values go up to {x.max():g}: first scale the uint8 pixels to "
            "[0, 1] by dividing by 255.0")
     expect(x.min() < -0.4, "values are not standardized: subtract MNIST_MEAN (0.1307) and "
            "divide by MNIST_STD (0.3081) after scaling to [0, 1]")
@@ -75,6 +82,8 @@ def make_dataset(make_dataset_fn: Any) -> None:
     expect(isinstance(ds, tf.data.Dataset),
            f"return a tf.data.Dataset (got {type(ds).__name__}); start from "
            "tf.data.Dataset.from_tensor_slices((preprocess(images), labels))")
+    expect(int(ds.cardinality()) != int(tf.data.INFINITE_CARDINALITY),
+           "the data set never ends: do not .repeat() it, fit already loops over the epochs")
     x_spec, _ = ds.element_spec
     expect(tuple(x_spec.shape)[1:] == (784,),
            f"each image must be flattened to 784 values: got batches of shape {x_spec.shape}; "
@@ -103,10 +112,16 @@ def make_dataset(make_dataset_fn: Any) -> None:
     expect(np.array_equal(shuffled[1].astype(int), labels[index].astype(int)),
            "images and labels no longer match after shuffling: shuffle the (image, label) "
            "pairs together, not two arrays separately")
+    expect(np.ptp(index[:64]) > len(images) // 2,
+           "the first batch only holds neighbouring examples: shuffle the examples over the "
+           "whole data set (buffer size = number of examples) before .batch()")
     again = _epoch(make_dataset_fn(images, labels, batch_size=64, shuffle=True, seed=0))
     expect(np.array_equal(again[1], shuffled[1]),
            "two pipelines built with the same seed give different orders: pass seed=seed "
            "to shuffle so the run is reproducible")
+    other = _epoch(make_dataset_fn(images, labels, batch_size=64, shuffle=True, seed=1))
+    expect(not np.array_equal(_decode_index(other[0]), index),
+           "seed=1 gives the same order as seed=0: use the seed argument, shuffle(..., seed=seed)")
 
 
 def _dense_layers(model: Any) -> list[Any]:
@@ -138,13 +153,22 @@ def build_mlp(build_mlp_fn: Any) -> None:
            "example uses 512")
     expect(all(layer.use_bias for layer in dense),
            "a layer has use_bias=False: the original nn.Linear layers have biases (b₁, b₂)")
-    expect(dense[0].get_config()["activation"] == "relu",
-           "the hidden layer needs activation='relu': without it the two layers collapse into "
-           "one linear map")
     expect(dense[1].get_config()["activation"] == "linear",
            f"the output layer uses activation='{dense[1].get_config()['activation']}': it must "
            "return raw logits, because the loss applies softmax itself (from_logits=True), "
            "like PyTorch's CrossEntropyLoss")
+    x = np.random.default_rng(0).normal(size=(4, 784)).astype("float32")
+    (w1, b1), (w2, b2) = dense[0].get_weights(), dense[1].get_weights()
+    logits = np.maximum(x @ w1 + b1, 0) @ w2 + b2
+    out = np.asarray(model(x))
+    expect(not np.allclose(out, (x @ w1 + b1) @ w2 + b2, atol=1e-4),
+           "the hidden layer needs activation='relu': without it the two layers collapse into "
+           "one linear map")
+    expect(not np.allclose(out.sum(axis=1), 1.0, atol=1e-4),
+           "the model outputs probabilities (a softmax): it must return raw logits, because "
+           "the loss applies softmax itself (from_logits=True), like PyTorch's CrossEntropyLoss")
+    expect(np.allclose(out, logits, atol=1e-4), "the model's output differs from "
+           "relu(x·W₁ + b₁)·W₂ + b₂: use only the two Dense layers and a ReLU between them")
     expect(model.count_params() == 407_050,
            f"the model has {model.count_params():,} parameters; 784·512+512 + 512·10+10 = 407,050")
     small = build_mlp_fn(128)
@@ -257,9 +281,9 @@ def running_loss(callback_cls: Any) -> None:
     expect(got[0].split("]")[0] == want[0].split("]")[0],
            f"the first line starts {got[0].split(']')[0]}]; expected {want[0].split(']')[0]}] "
            "(epochs and batches count from 1, batch padded to 5 characters)")
-    naive = [ORIGINAL_FORMAT % (e + 1, end, _running_means(ls)[end - 1])
-             for e, ls in enumerate(epochs) for end in range(3, len(ls) + 1, 3)]
-    expect(got[1] != naive[1],
+    means = [_running_means(ls) for ls in epochs]
+    naive = {ORIGINAL_FORMAT % (1, 6, means[0][5]), ORIGINAL_FORMAT % (1, 6, means[0][3:6].mean())}
+    expect(got[1] not in naive,
            "logs['loss'] is Keras' mean since the start of the epoch, not this batch's loss: "
            "recover the batch loss as (batch + 1) · mean − batch · previous mean, then average "
            "the last `every` of them as the original does")
