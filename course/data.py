@@ -177,3 +177,47 @@ def make_pipeline(
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def train_val_split(
+    images: np.ndarray, labels: np.ndarray, val_fraction: float = 0.2, seed: int = 0
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Carve a validation split out of a training set: stratified, seeded, shuffled.
+
+    Every digit gives the same share of its examples to validation (largest-remainder
+    rounding, so the validation part has exactly ``round(val_fraction · n)`` examples),
+    chosen by a seeded permutation; both parts come back in a seeded random order, never
+    sorted by label. Use it instead of Keras' ``validation_split=``, which takes the *last*
+    fraction of the arrays as they are — on data sorted by label, only the last digits.
+
+    Args:
+        images: the training images ``(n, ...)``.
+        labels: their integer labels ``(n,)``.
+        val_fraction: the share of examples for validation, strictly between 0 and 1.
+        seed: the seed of the permutations (the same seed gives the same split).
+
+    Returns:
+        ``(x_train, y_train), (x_val, y_val)``.
+
+    Raises:
+        ValueError: when ``val_fraction`` is not strictly between 0 and 1, or the arrays
+            differ in length.
+    """
+    labels = np.asarray(labels)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be strictly between 0 and 1, not {val_fraction!r}")
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    exact = val_fraction * counts
+    quotas = np.floor(exact).astype(int)
+    missing = int(round(val_fraction * len(labels))) - int(quotas.sum())
+    quotas[np.argsort(-(exact - quotas), kind="stable")[:missing]] += 1
+    val_parts = [rng.permutation(np.flatnonzero(labels == c))[:q]
+                 for c, q in zip(classes, quotas, strict=True)]
+    is_val = np.zeros(len(labels), dtype=bool)
+    is_val[np.concatenate(val_parts)] = True
+    train_idx = rng.permutation(np.flatnonzero(~is_val))
+    val_idx = rng.permutation(np.flatnonzero(is_val))
+    return (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx])

@@ -101,3 +101,66 @@ def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], n_classe
     ax.set(xlabel="predicted", ylabel="true", xticks=range(n_classes), yticks=range(n_classes))
     fig.colorbar(image, ax=ax)
     return fig
+
+
+def step_losses(
+    losses: Sequence[float], window: int = 20, steps_per_epoch: int | None = None,
+    title: str = "",
+) -> Figure:
+    """Plot the loss of every training step, with its moving average over ``window`` steps.
+
+    Args:
+        losses: one loss per optimizer step (e.g. ``course.callbacks.StepLosses().losses``).
+        window: the steps averaged by the smoothed line (1 draws no smoothed line).
+        steps_per_epoch: when given, a dotted vertical line marks the end of each epoch.
+        title: an optional axis title.
+
+    Returns:
+        The figure.
+    """
+    values = np.asarray(losses, dtype=float)
+    steps = np.arange(1, len(values) + 1)
+    fig = Figure(figsize=(6.5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(steps, values, color="tab:blue", alpha=0.35, linewidth=0.8, label="each step")
+    if 1 < window <= len(values):
+        smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1:], smooth, color="tab:blue", linewidth=2,
+                label=f"mean of the last {window} steps")
+    if steps_per_epoch:
+        for end in range(steps_per_epoch, len(values), steps_per_epoch):
+            ax.axvline(end + 0.5, color="gray", linestyle=":", linewidth=1)
+    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.legend()
+    return fig
+
+
+def step_curves(
+    curves: Mapping[str, Sequence[float]], ylabel: str = "loss", log: bool = True,
+    title: str = "",
+) -> Figure:
+    """Plot per-step curves (e.g. the loss at each of 1000 steps) of several runs on one axis.
+
+    Curves that coincide are drawn with different line styles so that each stays visible.
+
+    Args:
+        curves: label → the values at steps 1, 2, ….
+        ylabel: the y-axis label.
+        log: use a logarithmic y axis (losses that fall by orders of magnitude).
+        title: an optional axis title.
+
+    Returns:
+        The figure.
+    """
+    fig = Figure(figsize=(5.5, 3.5), layout="constrained")
+    ax = fig.subplots()
+    styles = ("-", "--", ":", "-.")
+    for i, (label, values) in enumerate(curves.items()):
+        values = np.asarray(values, dtype=float)
+        ax.plot(np.arange(1, len(values) + 1), values, styles[i % len(styles)],
+                linewidth=2.5 - 0.4 * (i % len(styles)), label=label)
+    ax.set(xlabel="step", ylabel=ylabel, yscale="log" if log else "linear")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    return fig
