@@ -11,6 +11,31 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+
+def _show_figures_inline() -> None:
+    """In IPython/Jupyter, display a returned ``Figure`` as a PNG (as ``%matplotlib inline`` does).
+
+    The figures here are made without pyplot, so nothing else turns the inline display on;
+    outside IPython this does nothing.
+    """
+    try:
+        from IPython import get_ipython
+        from IPython.core.pylabtools import select_figure_formats
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    if Figure not in shell.display_formatter.formatters["image/png"].type_printers:
+        select_figure_formats(shell, {"png"})
+
+
+def _new_figure(**kwargs: Any) -> Figure:
+    """Return a new ``Figure`` (constrained layout) that Jupyter will display as an image."""
+    _show_figures_inline()
+    return Figure(layout="constrained", **kwargs)
 
 
 def learning_curves(
@@ -27,13 +52,14 @@ def learning_curves(
         The figure.
     """
     logs: Mapping[str, Sequence[float]] = getattr(history, "history", history)
-    fig = Figure(figsize=(4.5 * len(metrics), 3.2), layout="constrained")
+    fig = _new_figure(figsize=(4.5 * len(metrics), 3.2))
     for ax, name in zip(fig.subplots(1, len(metrics), squeeze=False)[0], metrics, strict=True):
         epochs = np.arange(1, len(logs[name]) + 1)
         ax.plot(epochs, logs[name], "o-", label="training")
         if f"val_{name}" in logs:
             ax.plot(epochs, logs[f"val_{name}"], "s--", label="validation")
         ax.set(xlabel="epoch", ylabel=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     if title:
         fig.suptitle(title)
@@ -42,12 +68,13 @@ def learning_curves(
 
 def compare_curves(histories: Mapping[str, Any], metric: str = "val_loss") -> Figure:
     """Plot one metric of several runs on one axis, labelled by the mapping's keys."""
-    fig = Figure(figsize=(5.5, 3.5), layout="constrained")
+    fig = _new_figure(figsize=(5.5, 3.5))
     ax = fig.subplots()
     for label, history in histories.items():
         values = getattr(history, "history", history)[metric]
         ax.plot(np.arange(1, len(values) + 1), values, "o-", label=label)
     ax.set(xlabel="epoch", ylabel=metric)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     return fig
 
@@ -71,7 +98,7 @@ def digit_grid(
     """
     images = np.asarray(images).reshape(len(images), 28, 28)
     nrows = max(1, -(-len(images) // ncols))
-    fig = Figure(figsize=(1.1 * ncols, 1.3 * nrows), layout="constrained")
+    fig = _new_figure(figsize=(1.1 * ncols, 1.3 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, ax in enumerate(axes):
         ax.set_axis_off()
@@ -91,7 +118,7 @@ def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], n_classe
     """Plot the confusion matrix (rows: true digit, columns: predicted digit) with counts."""
     counts = np.zeros((n_classes, n_classes), dtype=int)
     np.add.at(counts, (np.asarray(labels), np.asarray(predictions)), 1)
-    fig = Figure(figsize=(5, 4.5), layout="constrained")
+    fig = _new_figure(figsize=(5, 4.5))
     ax = fig.subplots()
     image = ax.imshow(counts, cmap="Blues")
     for (row, col), count in np.ndenumerate(counts):
@@ -120,7 +147,7 @@ def step_losses(
     """
     values = np.asarray(losses, dtype=float)
     steps = np.arange(1, len(values) + 1)
-    fig = Figure(figsize=(6.5, 3.2), layout="constrained")
+    fig = _new_figure(figsize=(6.5, 3.2))
     ax = fig.subplots()
     ax.plot(steps, values, color="tab:blue", alpha=0.35, linewidth=0.8, label="each step")
     if 1 < window <= len(values):
@@ -152,7 +179,7 @@ def step_curves(
     Returns:
         The figure.
     """
-    fig = Figure(figsize=(5.5, 3.5), layout="constrained")
+    fig = _new_figure(figsize=(5.5, 3.5))
     ax = fig.subplots()
     styles = ("-", "--", ":", "-.")
     for i, (label, values) in enumerate(curves.items()):

@@ -175,3 +175,16 @@ def test_running_loss_window_ending_with_a_partial_batch(capsys):
                                           epochs=1)
     assert [len(losses) for losses in batch_losses] == [10]
     check_printed_means(lines, batch_losses, every=5)
+
+
+def test_figures_display_as_png_in_a_jupyter_kernel():
+    """A plot left as a cell's last value shows as an image, not just '<Figure size ...>'."""
+    from nbclient import NotebookClient
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell(
+        "from course import plots\nplots.confusion_matrix([0, 1, 1], [0, 1, 0], n_classes=2)")])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    (output,) = nb.cells[0].outputs
+    assert "image/png" in output["data"], output["data"].keys()
+    assert output["data"]["text/plain"].startswith("<Figure size")

@@ -1,0 +1,349 @@
+"""Checks for Lab 03, from ``tf.placeholder`` to ``tf.GradientTape`` (the TF1 10→20→5 example)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from course import loops
+from course.checks import CheckFailed, award, check, expect
+
+LEARNING_RATE = 0.01
+CHECK_STEPS = 50
+RTOL = 1e-5
+
+
+def _data(n: int = 64) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """The check's own teacher data and initial values (not the notebook's)."""
+    x, y = loops.teacher_data(n=n, seed=11)
+    return x, y, loops.initial_params(seed=12)
+
+
+def _forward_np(x: np.ndarray, params: list[np.ndarray], relu_hidden: bool = True,
+                relu_output: bool = False) -> np.ndarray:
+    w1, b1, w2, b2 = (np.asarray(p, dtype="float64") for p in params)
+    h = np.asarray(x, dtype="float64") @ w1 + b1
+    h = np.maximum(0.0, h) if relu_hidden else h
+    out = h @ w2 + b2
+    return np.maximum(0.0, out) if relu_output else out
+
+
+def _close(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> bool:
+    got, want = np.asarray(got, dtype="float64"), np.asarray(want, dtype="float64")
+    scale = max(float(np.abs(want).max()), 1e-12)
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= rtol * scale))
+
+
+def _ratio(got: np.ndarray, want: np.ndarray) -> float | None:
+    """Return c when ``got ≈ c · want`` (least squares, 1e-4 relative), else None."""
+    got, want = np.ravel(got).astype("float64"), np.ravel(want).astype("float64")
+    if got.shape != want.shape or not np.any(want):
+        return None
+    c = float(got @ want / (want @ want))
+    return c if np.allclose(got, c * want, rtol=1e-4, atol=1e-4 * np.abs(want).max()) else None
+
+
+def _is_tensor(value: Any) -> bool:
+    import tensorflow as tf
+
+    return isinstance(value, tf.Tensor | tf.Variable)
+
+
+@check(points=1)
+def forward(forward_fn: Any) -> None:
+    """Check ``forward(x, params)`` → ``relu(x @ W1 + b1) @ W2 + b2``, shape (n, 5)."""
+    import tensorflow as tf
+
+    x, _, init = _data()
+    params = [tf.Variable(p) for p in init]
+    out = forward_fn(tf.constant(x), params)
+    expect(out is not None, "forward returned None: fill in the lines marked # YOUR CODE HERE "
+           "(h, then y_pred)")
+    expect(_is_tensor(out), f"return a TensorFlow tensor (got {type(out).__name__}): use "
+           "tf.matmul and tf.nn.relu so that a GradientTape can differentiate it")
+    out = np.asarray(out)
+    expect(out.shape == (len(x), 5), f"y_pred has shape {out.shape}; expected ({len(x)}, 5): "
+           "x (n, 10) @ W1 (10, 20) → (n, 20), then @ W2 (20, 5) → (n, 5)")
+    expect(not _close(out, _forward_np(x, init, relu_hidden=False)),
+           "the hidden layer has no ReLU: h = tf.nn.relu(tf.matmul(x, W1) + b1)")
+    expect(not _close(out, _forward_np(x, init, relu_output=True)),
+           "the output layer must stay linear (y_pred = tf.matmul(h, W2) + b2, no ReLU): the "
+           "targets can be negative")
+    expect(_close(out, _forward_np(x, init)),
+           "y_pred differs from tf.matmul(tf.nn.relu(tf.matmul(x, W1) + b1), W2) + b2: check "
+           "the order of the parameters (W1, b1, W2, b2) and add both biases")
+
+
+@check(points=1)
+def mse(mse_fn: Any) -> None:
+    """Check ``mse(y_pred, y_true)`` → the mean over all n·5 squared errors, a scalar tensor."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(5)
+    y_pred = rng.standard_normal((32, 5)).astype("float32")
+    y_true = rng.standard_normal((32, 5)).astype("float32")
+    value = mse_fn(tf.constant(y_pred), tf.constant(y_true))
+    expect(value is not None, "mse returned None: fill in the line marked # YOUR CODE HERE")
+    expect(_is_tensor(value), f"return a TensorFlow tensor (got {type(value).__name__}): use "
+           "tf.reduce_mean and tf.square, not NumPy, so that the tape can differentiate it")
+    value = np.asarray(value, dtype="float64")
+    expect(value.shape == (), f"the loss has shape {value.shape}; it must be one number: "
+           "tf.reduce_mean(...) without an axis averages over all n·5 elements")
+    diff = y_pred.astype("float64") - y_true
+    want = float(np.mean(diff**2))
+    expect(not np.isclose(value, np.sum(diff**2), rtol=1e-4),
+           "you summed the squared errors: the article averages them, "
+           "tf.reduce_mean(tf.square(y_pred - y_true))")
+    expect(not np.isclose(value, np.sqrt(want), rtol=1e-4),
+           "that is the root of the mean squared error: drop the square root")
+    expect(not np.isclose(value, np.mean(np.abs(diff)), rtol=1e-4),
+           "that is the mean absolute error: square the differences (tf.square)")
+    expect(np.isclose(value, want, rtol=1e-5),
+           "the value differs from tf.reduce_mean(tf.square(y_pred - y_true))")
+
+
+def _diagnose_update(before: list[np.ndarray], after: list[np.ndarray],
+                     grads: list[np.ndarray], n_values: int) -> str:
+    """A hint naming what is wrong with one update step, or '' when it looks right."""
+    delta = np.concatenate([(b - a).ravel() for b, a in zip(before, after, strict=True)])
+    step = LEARNING_RATE * np.concatenate([g.ravel() for g in grads])
+    c = _ratio(delta, step)
+    if c is None:
+        return ("the first update differs from W ← W − learning_rate · ∂L/∂W: compute the "
+                "gradients with tape.gradient(loss, params) and apply p.assign_sub("
+                "learning_rate * g) to each parameter")
+    if np.isclose(c, 1.0, rtol=1e-3):
+        return ""
+    if np.isclose(c, -1.0, rtol=1e-3):
+        return ("the loss goes up: move against the gradient, p.assign_sub(learning_rate * g) "
+                "(not assign_add)")
+    if np.isclose(c, 1.0 / LEARNING_RATE, rtol=1e-3):
+        return "the step ignores the learning rate: p.assign_sub(learning_rate * g)"
+    if np.isclose(c, n_values, rtol=1e-3):
+        return ("the steps are n·5 times too large: the loss was summed instead of averaged; "
+                "use tf.reduce_mean (the mse function)")
+    return (f"the update is {c:.3g} × learning_rate · gradient instead of exactly "
+            "learning_rate · gradient: p.assign_sub(learning_rate * g)")
+
+
+def _run_steps(step_fn: Any, params: list[Any], x: Any, y: Any, steps: int) -> np.ndarray:
+    return np.array([float(np.asarray(step_fn(params, x, y, LEARNING_RATE)))
+                     for _ in range(steps)])
+
+
+@check(points=3)
+def train_step(train_step_fn: Any) -> None:
+    """Check ``train_step(params, x, y, learning_rate)``: tape + assign_sub, like the TF1 program.
+
+    The loss curve of 50 steps must equal the original TF1 program's (run here through
+    ``tf.compat.v1`` on the check's own data) to 1e-5 relative, eagerly and under
+    ``tf.function``.
+    """
+    import tensorflow as tf
+
+    x_np, y_np, init = _data()
+    x, y = tf.constant(x_np), tf.constant(y_np)
+    params = [tf.Variable(p) for p in init]
+    try:
+        loss = train_step_fn(params, x, y, LEARNING_RATE)
+    except (TypeError, ValueError) as exc:
+        expect("None" not in str(exc),
+               "tape.gradient returned None: compute the loss inside the `with "
+               "tf.GradientTape() as tape:` block, then call tape.gradient(loss, params) "
+               "after it")
+        raise
+    expect(loss is not None, "train_step returned None: return the loss")
+    expect(all(isinstance(p, tf.Variable) for p in params),
+           "an entry of params was replaced by a tensor (params[i] = params[i] - ...): update "
+           "the variables in place with params[i].assign_sub(learning_rate * g)")
+    after = [p.numpy() for p in params]
+    changed = [not np.array_equal(a, b) for a, b in zip(after, init, strict=True)]
+    expect(any(changed), "the variables did not change: `W = W - learning_rate * g` builds a new "
+           "tensor and rebinds the name, the tf.Variable keeps its value; update in place with "
+           "W.assign_sub(learning_rate * g)")
+    expect(all(changed), f"only {sum(changed)} of the 4 parameters changed: update W1, b1, W2 and "
+           "b2 (zip(params, grads))")
+    reference, _ = loops.tf1_program(x_np, y_np, init, steps=2, learning_rate=LEARNING_RATE)
+    loss = np.asarray(loss, dtype="float64")
+    expect(loss.shape == (), f"the returned loss has shape {loss.shape}; return the scalar loss")
+    expect(not np.isclose(loss, reference[1], rtol=RTOL) or np.isclose(loss, reference[0]),
+           "you returned the loss after the update: return the loss computed in the tape, "
+           "before the update (as sess.run([optimizer, loss]) does)")
+    expect(np.isclose(loss, reference[0], rtol=RTOL),
+           "the returned loss differs from mse(forward(x, params), y) before the update")
+    grads = _tape_gradients(x_np, y_np, init)
+    hint = _diagnose_update(init, after, grads, y_np.size)
+    expect(not hint, hint)
+    award(1)
+    curve, _ = loops.tf1_program(x_np, y_np, init, steps=CHECK_STEPS, learning_rate=LEARNING_RATE)
+    eager = np.concatenate([[float(loss)], _run_steps(train_step_fn, params, x, y,
+                                                      CHECK_STEPS - 1)])
+    expect(np.allclose(eager, curve, rtol=RTOL, atol=0),
+           f"over {CHECK_STEPS} steps the loss curve leaves the TF1 program's: each step must "
+           "apply exactly W ← W − learning_rate · ∂L/∂W to all four parameters")
+    award(1)
+    params = [tf.Variable(p) for p in init]
+    try:
+        compiled = _run_steps(tf.function(train_step_fn), params, x, y, CHECK_STEPS)
+    except AttributeError as exc:
+        expect("numpy" not in str(exc),
+               "train_step fails under tf.function: it calls .numpy(), but inside tf.function "
+               "tensors are symbolic (no values yet); keep TensorFlow ops and return the loss "
+               "tensor")
+        raise
+    except Exception as exc:
+        raise CheckFailed(f"train_step fails under tf.function ({type(exc).__name__}: "
+                             f"{str(exc).strip().splitlines()[-1]}): keep to TensorFlow ops "
+                             "and tf.Variable.assign_sub") from exc
+    expect(np.allclose(compiled, curve, rtol=RTOL, atol=0),
+           "under tf.function the loss curve differs from the TF1 program's: do not use "
+           "Python-side state (NumPy values, Python counters) inside train_step")
+
+
+def _tape_gradients(x: np.ndarray, y: np.ndarray, params: list[np.ndarray]) -> list[np.ndarray]:
+    """∂L/∂(W1, b1, W2, b2) by tf.GradientTape in float64: the oracle for the hand formulas."""
+    import tensorflow as tf
+
+    variables = [tf.Variable(np.asarray(p, "float64")) for p in params]
+    w1, b1, w2, b2 = variables
+    with tf.GradientTape() as tape:
+        h = tf.nn.relu(tf.matmul(tf.constant(x, tf.float64), w1) + b1)
+        loss = tf.reduce_mean(tf.square(tf.matmul(h, w2) + b2 - tf.constant(y, tf.float64)))
+    return [np.asarray(g) for g in tape.gradient(loss, variables)]
+
+
+def _scale_hint(c: float | None, n: int, size: int, what: str) -> str:
+    if c is None:
+        return ""
+    if np.isclose(c, 0.5, rtol=1e-3):
+        return (f"{what} is half the right value: ∂(ŷ − y)²/∂ŷ = 2(ŷ − y), keep the factor 2 "
+                "in δ₂")
+    if np.isclose(c, -1.0, rtol=1e-3):
+        return f"{what} has the wrong sign: δ₂ = 2(ŷ − y)/(n·5), not 2(y − ŷ)/(n·5)"
+    if np.isclose(c, size / n, rtol=1e-3):
+        return (f"{what} is 5 times too large: the loss averages over all n·5 = {size} "
+                f"elements, so δ₂ = 2(ŷ − y)/{size}, not /{n}")
+    if np.isclose(c, size, rtol=1e-3):
+        return f"{what} is n·5 times too large: the loss is a mean, divide δ₂ by n·5 = {size}"
+    if np.isclose(c, 1.0 / n, rtol=1e-3):
+        return (f"{what} is n times too small: a bias gradient sums δ over the batch "
+                "(.sum(axis=0)), it does not average it")
+    return ""
+
+
+@check(points=3)
+def manual_gradients(manual_gradients_fn: Any) -> None:
+    """Check ``manual_gradients(x, y, W1, b1, W2, b2)`` (NumPy) against the tape's gradients."""
+    x, y, init = _data()
+    x, y = x.astype("float64"), y.astype("float64")
+    params = [p.astype("float64") for p in init]
+    want = _tape_gradients(x, y, params)
+    got = manual_gradients_fn(x, y, *params)
+    expect(got is not None, "manual_gradients returned None: return dW1, db1, dW2, db2")
+    expect(isinstance(got, tuple | list) and len(got) == 4,
+           "return the four gradients in the order of the parameters: dW1, db1, dW2, db2")
+    expect(all(g is not None for g in got), "some gradients are None: fill in the lines marked "
+           "# YOUR CODE HERE")
+    got = [np.asarray(g, dtype="float64") for g in got]
+    names = ("dW1", "db1", "dW2", "db2")
+    for name, g, w in zip(names, got, want, strict=True):
+        if name.startswith("db") and g.shape == (len(x), *w.shape):
+            expect(False, f"{name} has shape {g.shape}: a bias is added to every row, so its "
+                   "gradient sums δ over the batch, δ.sum(axis=0)")
+        expect(g.shape == w.shape, f"{name} has shape {g.shape}, expected {w.shape} (the shape "
+               f"of its parameter){': dW = inputᵀ @ δ' if name.startswith('dW') else ''}")
+    n, size = len(x), y.size
+    for name, g, w in zip(names[2:], got[2:], want[2:], strict=True):
+        hint = _scale_hint(_ratio(g, w), n, size, name)
+        expect(not hint, hint)
+        expect(_close(g, w, 1e-6), f"{name} differs from the tape's gradient: δ₂ = 2(ŷ − y)/(n·5), "
+               "dW2 = hᵀ δ₂, db2 = δ₂.sum(axis=0), with h = relu(x W1 + b1)")
+    award(1)
+    w2 = params[2]
+    delta2 = 2 * (_forward_np(x, params) - y) / size
+    unmasked = delta2 @ w2.T
+    expect(not (_close(got[0], x.T @ unmasked, 1e-6) or _close(got[1], unmasked.sum(0), 1e-6)),
+           "the ReLU's derivative is missing: δ₁ = (δ₂ W2ᵀ) ⊙ 1[z₁ > 0], with z₁ = x W1 + b1 "
+           "(the gradient is 0 where the unit was off)")
+    for name, g, w in zip(names[:2], got[:2], want[:2], strict=True):
+        hint = _scale_hint(_ratio(g, w), n, size, name)
+        expect(not hint, hint)
+        expect(_close(g, w, 1e-6), f"{name} differs from the tape's gradient: δ₁ = (δ₂ W2ᵀ) ⊙ "
+               "1[z₁ > 0], dW1 = xᵀ δ₁, db1 = δ₁.sum(axis=0)")
+
+
+@check(points=2)
+def input_gradient(input_gradient_fn: Any) -> None:
+    """Check ``input_gradient(x, y, params)`` → ∂L/∂x (n, 10) for a tf.constant x."""
+    import tensorflow as tf
+
+    x_np, y_np, init = _data()
+    x64 = x_np.astype("float64")
+    params = [tf.Variable(p) for p in init]
+    got = input_gradient_fn(tf.constant(x_np), tf.constant(y_np), params)
+    expect(got is not None,
+           "the gradient is None: x is a tf.constant, not a tf.Variable, so the tape does not "
+           "record what happens to it; call tape.watch(x) at the start of the `with` block and "
+           "compute the loss inside the block")
+    expect(not isinstance(got, list | tuple), "return one tensor, ∂L/∂x: pass x (not the "
+           "parameters) to tape.gradient(loss, x)")
+    got = np.asarray(got, dtype="float64")
+    expect(got.shape == x_np.shape, f"∂L/∂x has shape {got.shape}; it has the shape of x, "
+           f"{x_np.shape}: pass x (not the parameters) to tape.gradient(loss, x)")
+    award(1)
+    w1, b1, w2, _ = (p.astype("float64") for p in init)
+    delta2 = 2 * (_forward_np(x64, init) - y_np) / y_np.size
+    want = ((delta2 @ w2.T) * (x64 @ w1 + b1 > 0)) @ w1.T
+    hint = _scale_hint(_ratio(got, want), len(x_np), y_np.size, "∂L/∂x")
+    expect(not hint or "bias" in hint, hint)
+    expect(_close(got, want, 1e-4), "∂L/∂x differs from the tape's: compute the loss as "
+           "mse(forward(x, params), y) inside the tape, then tape.gradient(loss, x)")
+
+
+@check(points=2)
+def build_keras_model(build_fn: Any) -> None:
+    """Check ``build_keras_model(params, learning_rate)``: 10→20→5, the given weights, SGD."""
+    import keras
+
+    x, _, init = _data()
+    model = build_fn(init, LEARNING_RATE)
+    expect(isinstance(model, keras.Sequential),
+           f"return a keras.Sequential model (got {type(model).__name__})")
+    expect(model.built and len(model.inputs or []) == 1,
+           "the model has no input shape: start the Sequential with keras.Input(shape=(10,))")
+    expect(tuple(model.inputs[0].shape) == (None, 10),
+           f"the input shape is {tuple(model.inputs[0].shape)}; use keras.Input(shape=(10,))")
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    expect([layer.units for layer in dense] == [20, 5],
+           f"the Dense layers have {[layer.units for layer in dense]} units; the TF1 network is "
+           "10 → 20 → 5: Dense(20, activation='relu'), then Dense(5)")
+    activations = [layer.get_config()["activation"] for layer in dense]
+    expect(activations == ["relu", "linear"], f"the activations are {activations}; the hidden "
+           "layer uses 'relu' (tf.nn.relu) and the output layer none")
+    award(1)
+    weights = model.get_weights()
+    expect(len(weights) == 4 and all(np.array_equal(w, p) for w, p in zip(weights, init,
+                                                                           strict=True)),
+           "the weights are not the given initial values: model.set_weights(params) (a Dense "
+           "kernel has shape (inputs, units), like W1 and W2)")
+    expect(model.compiled, "compile the model: model.compile(optimizer=keras.optimizers.SGD("
+           "learning_rate), loss='mse')")
+    opt = model.optimizer
+    expect(isinstance(opt, keras.optimizers.SGD),
+           f"GradientDescentOptimizer is keras.optimizers.SGD; got {type(opt).__name__}")
+    expect(np.isclose(float(opt.learning_rate), LEARNING_RATE),
+           f"the learning rate is {float(opt.learning_rate):g}; use learning_rate (0.01)")
+    expect(float(opt.momentum) == 0.0, "plain gradient descent has no momentum (momentum=0.0)")
+    loss = model.loss if callable(model.loss) else keras.losses.get(model.loss)
+    rng = np.random.default_rng(2)
+    a, b = (rng.standard_normal((8, 5)).astype("float32") for _ in range(2))
+    value = float(np.asarray(loss(a, b)).mean()) if callable(loss) else float("nan")
+    expect(np.isclose(value, np.mean((a.astype("float64") - b) ** 2), rtol=1e-5),
+           "the loss is not the mean squared error: loss='mse' "
+           "(keras.losses.MeanSquaredError())")
+    other = build_fn(init, 0.5)
+    expect(np.isclose(float(other.optimizer.learning_rate), 0.5),
+           "use the learning_rate argument instead of a fixed number")
+    expect(_close(model.predict(x, verbose=0), _forward_np(x, init), 1e-5),
+           "the model's predictions differ from forward(x, params)")
