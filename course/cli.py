@@ -4,7 +4,10 @@ Subcommands::
 
     course build-labs [--check | --force] [--solutions DIR] [--labs DIR]
     course run-solutions [NAMES...] [--timeout S] [--solutions DIR]
+    course grade PATH [PATH ...] [--timeout-cell S] [--timeout-total S] [--out DIR]
+                 [--format json|md|csv] [--solutions DIR]
     course data [--full] [--cache-dir DIR]
+    course doctor [--cache-dir DIR] [--timeout S]
 
 Start-up stays light: a subcommand imports its module only when it runs, and neither
 ``course --help`` nor ``course build-labs`` ever imports TensorFlow (or NumPy).
@@ -144,6 +147,107 @@ def _run_solutions(args: argparse.Namespace) -> int:
     return EXIT_PROBLEM if failed else EXIT_OK
 
 
+# --- grade -----------------------------------------------------------------------------------
+
+GRADE_FORMATS = ("json", "md", "csv")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
+def _formats(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in GRADE_FORMATS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {(unknown or [text])[0]!r}; choose from {', '.join(GRADE_FORMATS)}"
+        )
+    return names
+
+
+def _add_grade(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.description = (
+        "Grade learners' lab notebooks. Each notebook runs from an in-memory copy (its file is\n"
+        "never written) in one fresh kernel, in an empty temporary folder. Check cells are\n"
+        "restored from the lab's solution by grade_id; the grader re-runs the package's checks\n"
+        "(hidden tests included) on the learner's functions, and the score comes only from\n"
+        "those results, never from printed text. Cells the learner added run too; their\n"
+        "edits to setup, demonstration and check cells do not."
+    )
+    parser.epilog = (
+        "results in --out DIR:\n"
+        "  NAME.json       Gradescope-shaped: score, max_score, tests[] (name, score,\n"
+        "                  max_score, status, output), extra_data (sha256, notes, flags)\n"
+        "  NAME.md         a Markdown summary\n"
+        "  gradebook.csv   one row per notebook, one column per exercise\n"
+        "NAME is the notebook's file stem (with its folders when stems repeat).\n\n"
+        "exit status: 0 every notebook was graded (whatever its score); 2 a notebook could\n"
+        "not be graded (not JSON, not a lab of this kit, cells of another lab: one sentence\n"
+        "on stderr, and the others are still graded) or bad usage."
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="the notebooks to grade")
+    parser.add_argument(
+        "--timeout-cell", type=_positive_seconds, default=300.0, metavar="S",
+        help="seconds a cell may run before it is interrupted; the notebook goes on and the "
+             "exercise scores 0 with 'timed out after S s' (default: 300)")
+    parser.add_argument(
+        "--timeout-total", type=_positive_seconds, default=1800.0, metavar="S",
+        help="seconds per notebook after which no further cell starts; the checks not run "
+             "score 0 (default: 1800)")
+    parser.add_argument(
+        "--out", metavar="DIR", default="grades",
+        help="folder for the results, created if needed (default: ./grades)")
+    parser.add_argument(
+        "--format", dest="formats", type=_formats, action="append", metavar="FMT",
+        help="which results to write: json, md, csv; repeat it or separate with commas "
+             "(default: json and md, plus csv when several notebooks are graded)")
+    parser.add_argument(
+        "--solutions", metavar="DIR",
+        help="the kit's solution notebooks, which define each lab and its check cells "
+             "(default: solutions/ of the repository holding the installed course package, "
+             "else of the current folder)")
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from course import grading
+
+    solutions = Path(args.solutions) if args.solutions else grading.find_solutions_dir()
+    if solutions is None or not solutions.is_dir():
+        where = _show(solutions) if solutions else "none in the kit's repository or here"
+        return _error(f"no solutions folder found ({where}); pass --solutions DIR")
+    if args.formats:
+        formats = {name for group in args.formats for name in group}
+    else:
+        formats = {"json", "md"} | ({"csv"} if len(args.paths) > 1 else set())
+    out = Path(args.out)
+    paths = [Path(p) for p in args.paths]
+    reports = []
+    for path, name in zip(paths, grading.report_names(paths), strict=True):
+        report = grading.grade_notebook(path, solutions, timeout_cell=args.timeout_cell,
+                                        timeout_total=args.timeout_total)
+        grading.write_report(report, out, name, formats)
+        print(grading.summary_line(report), flush=True)
+        if report.error:
+            print(f"course: error: {report.error}", file=sys.stderr, flush=True)
+        reports.append(report)
+    if "csv" in formats:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / grading.GRADEBOOK_NAME).write_text(grading.gradebook_csv(reports),
+                                                   encoding="utf-8")
+    failed = sum(not report.graded for report in reports)
+    print(f"{len(reports) - failed} of {len(reports)} notebooks graded; results "
+          f"({', '.join(sorted(formats))}) in {_show(out)}/")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
 # --- data ------------------------------------------------------------------------------------
 
 
@@ -172,6 +276,22 @@ def _data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- doctor ----------------------------------------------------------------------------------
+
+
+def _add_doctor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", metavar="DIR",
+                        help="where full MNIST is cached (default: ~/.keras/datasets)")
+    parser.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                        help="seconds allowed for TensorFlow to start (default: 60)")
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from course.doctor import main as doctor
+
+    return doctor(cache_dir=args.cache_dir, timeout=args.timeout)
+
+
 # --- the parser ------------------------------------------------------------------------------
 
 Handler = Callable[[argparse.Namespace], int]
@@ -182,8 +302,12 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Handle
      _add_build_labs, _build_labs),
     ("run-solutions", "maintainers: re-execute solutions/ in place, as `pytest --nbval` runs them",
      _add_run_solutions, _run_solutions),
+    ("grade", "grade learners' notebooks: fresh kernel, timeouts, checks re-run; JSON/MD/CSV",
+     _add_grade, _grade),
     ("data", "verify the bundled MNIST sample; --full fetches the full set",
      _add_data, _data),
+    ("doctor", "check this machine: versions, devices, data, JupyterLab (exit 1 on a problem)",
+     _add_doctor, _doctor),
 ]
 
 

@@ -126,7 +126,7 @@ def execute_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT_S) -> nbformat
     )
     try:
         with kernel_environment():
-            client.execute()
+            client.execute(cleanup_kc=True)  # shut the kernel down: km= is ours to close
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         raise ExecuteError(f"{path.name} failed; nothing was written:\n{exc}") from exc
     noise = tf_log_lines(nb)
