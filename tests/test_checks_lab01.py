@@ -13,10 +13,10 @@ import signal
 from pathlib import Path
 
 import keras
-import nbformat
 import numpy as np
 import pytest
 import tensorflow as tf
+from reference import solution_namespace
 
 from course.checks import LOG
 from course.checks import lab01 as checks
@@ -40,24 +40,7 @@ EXERCISES = {
 @pytest.fixture(scope="module")
 def solution() -> dict:
     """The notebook's solution cells, executed in order into one namespace."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    namespace["__grade_ids__"] = []
-    for cell in nb.cells:
-        grader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and grader.get("solution"):
-            code = compile(cell.source, f"<{grader['grade_id']}>", "exec")
-            exec(code, namespace)
-            namespace["__grade_ids__"].append(grader["grade_id"])
-    return namespace
-
-
-@pytest.fixture(autouse=True)
-def empty_log():
-    LOG.clear()
-    yield
-    LOG.clear()
+    return solution_namespace(NOTEBOOK, SETUP)
 
 
 def grade(check_name: str, answer):

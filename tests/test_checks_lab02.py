@@ -20,6 +20,7 @@ import matplotlib
 import nbformat
 import numpy as np
 import pytest
+from reference import solution_namespace
 
 from course import data, repro
 from course.checks import LOG
@@ -47,23 +48,7 @@ EXERCISES = {
 @pytest.fixture(scope="module")
 def solution() -> dict:
     """The notebook's solution cells, executed in order into one namespace."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    namespace: dict = {}
-    exec(SETUP, namespace)
-    namespace["__grade_ids__"] = []
-    for cell in nb.cells:
-        grader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and grader.get("solution"):
-            exec(compile(cell.source, f"<{grader['grade_id']}>", "exec"), namespace)
-            namespace["__grade_ids__"].append(grader["grade_id"])
-    return namespace
-
-
-@pytest.fixture(autouse=True)
-def empty_log():
-    LOG.clear()
-    yield
-    LOG.clear()
+    return solution_namespace(NOTEBOOK, SETUP)
 
 
 def grade(check_name: str, answer):

@@ -14,7 +14,8 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from course.checks import LOG  # noqa: E402
+from reference import solution_namespace  # noqa: E402
+
 from course.checks import lab04 as checks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,22 +23,9 @@ NOTEBOOK = ROOT / "solutions" / "04_custom_training_loop.ipynb"
 NAMES = ["loss", "accuracy", "val_loss", "val_accuracy"]
 
 
-def _reference_namespace(path: Path) -> dict:
-    """Exec the setup cell's imports, then every solution cell, into one namespace."""
-    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    imports = [line for line in cells[0].source.splitlines()
-               if line.startswith(("import ", "from "))]
-    namespace: dict = {}
-    exec("\n".join(imports), namespace)
-    for cell in cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)
-    return namespace
-
-
 @pytest.fixture(scope="module")
 def ref() -> dict:
-    return _reference_namespace(NOTEBOOK)
+    return solution_namespace(NOTEBOOK)
 
 
 def _fails(result, fragment: str, points: float = 0) -> None:
@@ -45,13 +33,6 @@ def _fails(result, fragment: str, points: float = 0) -> None:
     assert not result.passed, result.line()
     assert fragment in result.hint, result.line()
     assert result.points == points, result.line()
-
-
-@pytest.fixture(autouse=True)
-def empty_log():
-    LOG.clear()
-    yield
-    LOG.clear()
 
 
 def test_every_check_passes_the_reference(ref, capsys):

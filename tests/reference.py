@@ -1,0 +1,31 @@
+"""The reference answers of a lab, taken from its solution notebook (the single source)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+
+def solution_namespace(notebook: Path, setup: str | None = None) -> dict:
+    """Exec the setup imports, then every ``nbgrader.solution`` cell, into one namespace.
+
+    Args:
+        notebook: the solution notebook.
+        setup: code to run first; by default the import lines of the notebook's first code cell.
+
+    Returns:
+        The namespace; ``__grade_ids__`` lists the solution cells' grade_ids in order.
+    """
+    cells = [c for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
+    if setup is None:
+        setup = "\n".join(line for line in cells[0].source.splitlines()
+                          if line.startswith(("import ", "from ")))
+    namespace: dict = {"__grade_ids__": []}
+    exec(setup, namespace)
+    for cell in cells:
+        grader = cell.metadata.get("nbgrader", {})
+        if grader.get("solution"):
+            exec(compile(cell.source, f"<{grader['grade_id']}>", "exec"), namespace)
+            namespace["__grade_ids__"].append(grader["grade_id"])
+    return namespace
