@@ -175,27 +175,49 @@ class EventLog:
         self._file.close()
 
 
-def _watchdog(deadline_s: float, with_parent: bool, log: EventLog) -> None:
-    """Exit the process when its parent goes away (``with_parent``) or its deadline passes.
+def _watchdog(deadline_s: float, with_parent: bool, log_path: Path, index: int) -> None:
+    """Start a small process that stops this worker when its launcher goes away
+    (``with_parent``) or its deadline passes.
 
-    The launcher asks for both, so that no worker outlives the notebook that started it;
-    a worker started by hand on a real machine has neither (``deadline_s`` 0).
+    It is a separate process, not a thread, because a worker waiting for its peers sits in
+    TensorFlow C++ code that holds the GIL and ignores SIGTERM: a watchdog thread would
+    never wake up (seen on a loaded CI machine). The launcher asks for both; a worker
+    started by hand on a real machine has neither (``deadline_s`` 0).
     """
     if deadline_s <= 0 and not with_parent:
         return
-    parent, end = os.getppid(), time.monotonic() + deadline_s
+    code = "import sys; from course.multiworker import _watch; sys.exit(_watch(sys.argv[1:]))"
+    subprocess.Popen([sys.executable, "-c", code, str(os.getpid()),  # noqa: S603
+                      str(os.getppid() if with_parent else 0), str(deadline_s),
+                      str(log_path), str(index)],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
 
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if with_parent and os.getppid() != parent:
-                log("stopped", reason="launcher gone")
-                os._exit(4)
-            if deadline_s > 0 and time.monotonic() > end:
-                log("stopped", reason=f"deadline of {deadline_s:g} s passed")
-                os._exit(5)
 
-    threading.Thread(target=watch, daemon=True, name="course-watchdog").start()
+def _watch(argv: Sequence[str], poll_s: float = 0.25) -> int:
+    """The watchdog process: log ``stopped`` and SIGKILL the worker when it must stop.
+
+    ``argv``: worker PID, launcher PID (0: not watched), deadline in s (0: none), log path,
+    worker index. Returns when the worker has exited, whichever way.
+    """
+    worker, launcher = int(argv[0]), int(argv[1])
+    deadline_s, log_path, index = float(argv[2]), Path(argv[3]), int(argv[4])
+    end = time.monotonic() + deadline_s
+    while alive(worker):
+        time.sleep(poll_s)
+        if launcher and not alive(launcher):
+            reason = "launcher gone"
+        elif deadline_s > 0 and time.monotonic() > end:
+            reason = f"deadline of {deadline_s:g} s passed"
+        else:
+            continue
+        log = EventLog(log_path, index)
+        log("stopped", reason=reason)
+        log.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, getattr(signal, "SIGKILL", signal.SIGTERM))
+        return 1
+    return 0
 
 
 def _one_line(exc: BaseException, limit: int = 300) -> str:
@@ -380,7 +402,7 @@ def worker_main(argv: Sequence[str] | None = None) -> int:
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     index = int(config.get("task", {}).get("index", 0))
     log = EventLog(args.log, index)
-    _watchdog(args.deadline, args.exit_with_parent, log)
+    _watchdog(args.deadline, args.exit_with_parent, args.log, index)
     log("started", pid=os.getpid(), workers=len(config.get("cluster", {}).get("worker", [])))
     options = {key: getattr(args, key) for key in DEFAULTS}
     try:

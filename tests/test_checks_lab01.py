@@ -637,6 +637,18 @@ def test_wrong_answer_is_rejected_with_the_right_hint(check_name, answer, points
     assert LOG.results == [result]
 
 
+@pytest.mark.parametrize("global_seed", [None, 0, 1, 4])
+@pytest.mark.parametrize("answer", [ds_shuffle_after_batch, ds_small_buffer])
+def test_weak_shuffles_are_rejected_whatever_the_global_seed(answer, global_seed, solution):
+    """Global seeds 0 and 4 put the short last batch first when whole batches are shuffled;
+    an earlier test that seeds TensorFlow must not turn a wrong answer into a pass."""
+    if global_seed is not None:
+        keras.utils.set_random_seed(global_seed)
+    assert grade("make_dataset", solution["make_dataset"]).passed
+    result = grade("make_dataset", answer)
+    assert result.points == 1 and "whole data set" in result.hint, result
+
+
 def test_each_check_has_at_least_five_wrong_answers_that_it_catches():
     caught = {name: 0 for name in EXERCISES}
     for param in WRONG:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -129,16 +130,49 @@ def test_workers_exit_by_themselves_when_their_launcher_dies(tmp_path):
     assert _gone(pids, within=30.0), "orphaned workers kept running"
 
 
-def test_a_worker_started_with_a_deadline_stops_at_it(tmp_path):
+@pytest.mark.parametrize("deadline", [3, 15])
+def test_a_worker_started_with_a_deadline_stops_at_it(tmp_path, deadline):
+    """Alone, a worker waits for its peer forever, but not past its deadline.
+
+    At 15 s it is blocked inside TensorFlow's cluster set-up, which holds the GIL and
+    ignores SIGTERM: a watchdog thread in the worker never woke up there.
+    """
     env = {**os.environ, "TF_CONFIG": multiworker.tf_config(
         [f"127.0.0.1:{p}" for p in multiworker.free_ports(2)], 0)}
     log = tmp_path / "alone.jsonl"
-    # alone, it waits for its peer forever — but not past its deadline
+    started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "course.multiworker", "--workdir",
-                           str(tmp_path), "--log", str(log), "--deadline", "3"], env=env,
-                          capture_output=True, timeout=60, cwd=tmp_path)
-    assert done.returncode == 5
-    assert multiworker.read_log(log)[-1]["event"] == "stopped"
+                           str(tmp_path), "--log", str(log), "--deadline", str(deadline)],
+                          env=env, capture_output=True, timeout=deadline + 45, cwd=tmp_path)
+    assert done.returncode == -signal.SIGKILL
+    assert deadline <= time.monotonic() - started
+    events = multiworker.read_log(log)
+    assert [e["event"] for e in events] == ["started", "stopped"]
+    assert events[-1]["reason"] == f"deadline of {deadline} s passed"
+
+
+def test_the_watchdog_leaves_a_worker_that_ends_in_time_alone(tmp_path):
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
+    log = tmp_path / "w.jsonl"
+    assert multiworker._watch([str(worker.pid), str(os.getpid()), "30", str(log), "0"],
+                              poll_s=0.05) == 0
+    assert worker.wait(timeout=5) == 0 and not log.exists()
+
+
+def test_the_watchdog_stops_a_worker_whose_launcher_is_gone(tmp_path):
+    launcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.5)"])
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    log = tmp_path / "w.jsonl"
+    try:
+        assert multiworker._watch([str(worker.pid), str(launcher.pid), "0", str(log), "1"],
+                                  poll_s=0.05) == 1
+        assert worker.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        worker.kill()
+        launcher.wait()
+    (event,) = multiworker.read_log(log)
+    assert event["event"] == "stopped" and event["reason"] == "launcher gone"
+    assert event["worker"] == 1
 
 
 # --- real runs on loopback -----------------------------------------------------------------------
