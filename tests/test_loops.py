@@ -126,3 +126,46 @@ def test_step_curves_plots_one_line_per_run():
     assert len(ax.lines) == 2 and ax.get_yscale() == "log"
     assert [line.get_label() for line in ax.lines] == ["a", "b"]
     assert plots.step_curves({"a": [1.0, 2.0]}, log=False).axes[0].get_yscale() == "linear"
+
+
+# --- the fast path: a whole epoch per compiled call ----------------------------------------------
+
+def test_stacked_batches_shuffles_whole_pairs_and_drops_the_partial_batch():
+    x = np.arange(50, dtype="float32").reshape(25, 2)
+    y = np.arange(25, dtype="int32")
+    xs, ys = loops.stacked_batches(x, y, batch_size=4, seed=3)
+    assert xs.shape == (6, 4, 2) and ys.shape == (6, 4)
+    rows, labels = xs.numpy().reshape(-1, 2), ys.numpy().ravel()
+    assert np.array_equal(rows[:, 0] / 2, labels)  # each row keeps its label
+    assert len(set(labels)) == 24 and not np.array_equal(labels, np.arange(24))
+    again, _ = loops.stacked_batches(x, y, batch_size=4, seed=3)
+    other, _ = loops.stacked_batches(x, y, batch_size=4, seed=4)
+    assert np.array_equal(again, xs) and not np.array_equal(other, xs)
+    ordered, _ = loops.stacked_batches(x, y, batch_size=4)
+    assert np.array_equal(ordered.numpy().reshape(-1, 2), x[:24])
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_epoch_trainer_equals_one_compiled_step_per_batch(jit_compile):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((96, 6)).astype("float32")
+    y = np.argmax(x[:, :3], axis=1).astype("int32")
+    keras.utils.set_random_seed(0)
+    initial = _tiny_model().get_weights()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    fast = _tiny_model(initial)
+    train_epoch = loops.epoch_trainer(fast, keras.optimizers.SGD(0.1, momentum=0.9), loss_fn,
+                                      jit_compile=jit_compile)
+    slow = _tiny_model(initial)
+    optimizer, step = keras.optimizers.SGD(0.1, momentum=0.9), tf.function(loops.train_step)
+    for epoch in range(3):
+        xs, ys = loops.stacked_batches(x, y, batch_size=16, seed=epoch)
+        mean_loss = float(train_epoch(xs, ys))
+        losses = [float(step(slow, optimizer, loss_fn, xs[i], ys[i], keras.metrics.Mean(),
+                             keras.metrics.SparseCategoricalAccuracy())) for i in range(6)]
+        assert mean_loss == pytest.approx(np.mean(losses), rel=1e-5)
+    assert train_epoch.experimental_get_tracing_count() == 1  # one graph for every epoch
+    for a, b in zip(fast.get_weights(), slow.get_weights(), strict=True):
+        assert np.allclose(a, b, rtol=0, atol=1e-6)
+    assert not np.allclose(fast.get_weights()[0], initial[0])  # it did train
