@@ -74,10 +74,10 @@ def mlp_paths() -> list[Path]:
              _LAB04 + " `jit_compile=True`", "tape_loop",
              {"compiled": True, "jit_compile": True}, jit=True),
         Path("tf.epoch", "tf", "GradientTape, whole epoch per `tf.function` call (in memory)",
-             "proposed (Lab 04 \"going further\")", "graph_epoch_loop", {"jit_compile": False},
+             "Lab 04 §8 `course.loops.epoch_trainer`", "graph_epoch_loop", {"jit_compile": False},
              jit=False),
         Path("tf.epoch.jit", "tf", "GradientTape, whole epoch per `tf.function` call (in memory)",
-             "proposed (Lab 04 \"going further\")", "graph_epoch_loop", {"jit_compile": True},
+             "Lab 04 §8 `course.loops.epoch_trainer`", "graph_epoch_loop", {"jit_compile": True},
              jit=True),
     ]
     return paths

@@ -38,6 +38,7 @@ class Group:
     batch_size: int | None
     keys: tuple[str, ...] | None = None  # None: every path of the framework
     onednn: bool = False
+    default: bool = True  # run without --only (False: only when asked for by name)
 
     @property
     def ident(self) -> str:
@@ -53,16 +54,15 @@ class Group:
         return chosen
 
 
-BEST_512 = ("torch.dataloader", "torch.hand", "tf.fit.tf.data.jit.spe32",
-            "tf.tape.function.jit", "tf.epoch", "tf.epoch.jit")
-ONEDNN = ("tf.fit.lab01", "tf.fit.tf.data.spe32", "tf.fit.tf.data.jit.spe32", "tf.epoch",
-          "tf.epoch.jit", "tf.diag.step", "tf.diag.loop.jit")
+BEST_512 = ("torch.dataloader", "torch.hand", "tf.fit.tf.data.jit.spe32", "tf.epoch.jit")
+ONEDNN = ("tf.fit.tf.data.jit.spe32", "tf.epoch", "tf.epoch.jit", "tf.diag.step",
+          "tf.diag.loop.jit")
 GROUPS = [
     Group("A", "torch", "A", 64), Group("A", "tf", "A", 64),
     Group("B", "torch", "B", 64), Group("B", "tf", "B", 64),
     Group("C", "torch", "C", None), Group("C", "tf", "C", None),
     Group("A512", "torch", "A", 512, BEST_512), Group("A512", "tf", "A", 512, BEST_512),
-    Group("A-onednn", "tf", "A", 64, ONEDNN, onednn=True),
+    Group("A-onednn", "tf", "A", 64, ONEDNN, onednn=True, default=False),
 ]
 
 
@@ -339,6 +339,17 @@ def _onednn_table(results: list[dict]) -> list[str]:
 
 # --- orchestration --------------------------------------------------------------------------
 
+def select_groups(only: str | None) -> list[Group]:
+    """The groups to run: ``only`` names them (comma-separated), else every default group."""
+    if not only:
+        return [g for g in GROUPS if g.default]
+    wanted = set(only.split(","))
+    unknown = wanted - {g.name for g in GROUPS}
+    if unknown:
+        raise ValueError(f"unknown group(s): {', '.join(sorted(unknown))}")
+    return [g for g in GROUPS if g.name in wanted]
+
+
 def _worker_env(group: Group) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -353,7 +364,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="tiny sizes (2,048 rows, 2 repetitions): a smoke run, not numbers")
     parser.add_argument("--only", default=None,
                         help="comma-separated groups to run: " + ", ".join(
-                            sorted({g.name for g in GROUPS})))
+                            sorted({g.name for g in GROUPS})) + " (default: all but "
+                        + ", ".join(g.name for g in GROUPS if not g.default) + ")")
     parser.add_argument("--threads", type=int, default=THREADS,
                         help=f"threads per framework (default {THREADS}, the issue's setting)")
     parser.add_argument("--markdown", type=FsPath, help="also write the report to this file")
@@ -370,13 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(result))
         return 0
 
-    groups = GROUPS
-    if args.only:
-        wanted = set(args.only.split(","))
-        unknown = wanted - {g.name for g in GROUPS}
-        if unknown:
-            parser.error(f"unknown group(s): {', '.join(sorted(unknown))}")
-        groups = [g for g in GROUPS if g.name in wanted]
+    try:
+        groups = select_groups(args.only)
+    except ValueError as exc:
+        parser.error(str(exc))
     command = "python -m benchmarks" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if args.only else "") + (
         f" --threads {args.threads}" if args.threads != THREADS else "")

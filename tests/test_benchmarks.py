@@ -180,3 +180,11 @@ def test_diagnostics_run(path):
     _skip_without(path)
     result = path.run(WORKLOADS["A"], common.mnist_rows(128), epochs=2)
     assert len(result.seconds) == 2 and min(result.seconds) > 0
+
+
+def test_the_onednn_comparison_runs_only_when_asked_for():
+    default = {g.ident for g in run.select_groups(None)}
+    assert "A-onednn:tf" not in default and {"A:torch", "A:tf", "C:tf", "A512:tf"} <= default
+    assert [g.ident for g in run.select_groups("A-onednn")] == ["A-onednn:tf"]
+    with pytest.raises(ValueError, match="unknown group"):
+        run.select_groups("A,D")
