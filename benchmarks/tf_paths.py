@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from course.data import make_pipeline
+from course.loops import epoch_trainer
 
 from .common import SEED, THREADS, Data, Run, Workload
 
@@ -161,9 +162,10 @@ def graph_epoch_loop(data: Data, workload: Workload, weights: list[np.ndarray], 
                      batch_size: int | None = None, shuffle: bool = True, seed: int = SEED,
                      jit_compile: bool = True) -> Run:
     """Many steps per compiled call: the data live in memory as tensors; each epoch gathers
-    one shuffled copy shaped ``(steps, batch, 784)`` and ONE ``tf.function`` call runs every
-    step in a ``tf.range`` loop (a ``while_loop`` in the graph; with ``jit_compile`` the
-    whole loop is one XLA program). The last, smaller batch is a second call.
+    one shuffled copy shaped ``(steps, batch, 784)`` and ONE call of Lab 04's
+    ``course.loops.epoch_trainer`` runs every step in a ``tf.range`` loop (a ``while_loop``
+    in the graph; with ``jit_compile`` the whole loop is one XLA program). The last, smaller
+    batch is a second call (``course.loops.stacked_batches`` drops it instead).
 
     Gathering rows inside the compiled loop from a captured 60,000-row tensor is measured
     ~40× slower under XLA (the loop copies the captured tensor every iteration), hence the
@@ -171,20 +173,11 @@ def graph_epoch_loop(data: Data, workload: Workload, weights: list[np.ndarray], 
     batch_size = batch_size or workload.batch_size
     keras.utils.set_random_seed(seed)
     model, optimizer, loss_fn = build(workload, weights), _optimizer(workload), _loss(workload)
-    optimizer.build(model.trainable_variables)
-    step = _train_step_fn(model, optimizer, loss_fn)
+    train_epoch = epoch_trainer(model, optimizer, loss_fn, jit_compile=jit_compile)
+    tail_step = tf.function(_train_step_fn(model, optimizer, loss_fn), jit_compile=jit_compile)
     x_all, y_all = tf.constant(data.x), tf.constant(data.y.astype("int32"))
     n = len(data)
     full, tail = divmod(n, batch_size)
-
-    @tf.function(jit_compile=jit_compile)
-    def train_epoch(xs, ys):
-        total = tf.constant(0.0)
-        for i in tf.range(tf.shape(xs)[0]):
-            total += step(xs[i], ys[i])
-        return total
-
-    tail_step = tf.function(step, jit_compile=jit_compile)
     rng = np.random.default_rng(seed)
     run = Run()
     for _ in range(epochs):
@@ -193,7 +186,7 @@ def graph_epoch_loop(data: Data, workload: Workload, weights: list[np.ndarray], 
         head = order[: full * batch_size]
         xs = tf.reshape(tf.gather(x_all, head), (full, batch_size, -1))
         ys = tf.reshape(tf.gather(y_all, head), (full, batch_size))
-        total = train_epoch(xs, ys) if full else tf.constant(0.0)
+        total = train_epoch(xs, ys) * full if full else tf.constant(0.0)
         if tail:
             rest = order[full * batch_size:]
             total += tail_step(tf.gather(x_all, rest), tf.gather(y_all, rest))

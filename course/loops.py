@@ -253,7 +253,8 @@ def epoch_trainer(model: Any, optimizer: Any, loss_fn: Callable,
     """
     import tensorflow as tf
 
-    optimizer.build(model.trainable_variables)
+    if not optimizer.built:  # create the optimizer's variables before tracing
+        optimizer.build(model.trainable_variables)
 
     @tf.function(jit_compile=jit_compile)
     def train_epoch(xs: Any, ys: Any) -> Any:
