@@ -27,8 +27,12 @@ class Path:
 
     def run(self, workload: Workload, data: Data | None, epochs: int,
             batch_size: int | None = None, shuffle: bool = True,
-            c_steps: int = C_STEPS, c_examples: int = C_EXAMPLES) -> Run:
-        """Train ``workload`` with this path; ``epochs`` repetitions, the first a warm-up."""
+            c_steps: int = C_STEPS, c_examples: int = C_EXAMPLES,
+            rep_steps: int | None = None) -> Run:
+        """Train ``workload`` with this path; ``epochs`` repetitions, the first a warm-up.
+
+        ``rep_steps`` (workloads A and B, paths that run whole epochs): the warm-up is a
+        whole epoch, each later repetition only its first ``rep_steps`` steps."""
         module = importlib.import_module(f"benchmarks.{self.framework}_paths")
         function = getattr(module, self.function)
         if workload.name == "C":
@@ -36,8 +40,9 @@ class Path:
             weights = initial_weights(workload.layers, init="normal")
             return function(x, y, workload, weights, reps=epochs, steps=c_steps, **self.options)
         weights = initial_weights(workload.layers)
+        cut = {"rep_steps": rep_steps} if rep_steps and not self.short else {}
         return function(data, workload, weights, epochs, batch_size=batch_size,
-                        shuffle=shuffle, **self.options)
+                        shuffle=shuffle, **self.options, **cut)
 
 
 DATALOADER = "torch.dataloader"  # the reference every ratio is taken against (A and B)

@@ -26,6 +26,7 @@ from . import paths as catalogue
 from .common import C_EXAMPLES, C_STEPS, N_ROWS, THREADS, WORKLOADS, load_average, mnist_rows
 
 SHORT_STEPS = 100  # steps per repetition of the slow (eager) paths and the diagnostics
+REP_MULTIPLE = 32  # timed repetitions are whole multiples of steps_per_execution=32
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,16 @@ QUICK = Sizes(2048, 2, 10, 50, C_EXAMPLES, 512)
 
 # --- worker ---------------------------------------------------------------------------------
 
+def repetition_steps(rows: int, batch_size: int, reps: int) -> int | None:
+    """Steps per timed repetition: all ``reps`` fit in one pass over the data, in whole
+    multiples of :data:`REP_MULTIPLE`; None (whole epochs) when that is under one multiple.
+
+    60,000 rows at batch 64: 937 steps per epoch → 5 repetitions of 160 steps (10,240 rows).
+    """
+    steps = (-(-rows // batch_size) // reps) // REP_MULTIPLE * REP_MULTIPLE
+    return steps or None
+
+
 def run_group(group: Group, sizes: Sizes, log=print, threads: int = THREADS) -> dict:
     """Run every path of ``group`` in this process and return its JSON-able results."""
     framework = __import__(f"benchmarks.{group.framework}_paths", fromlist=["setup"])
@@ -96,13 +107,16 @@ def run_group(group: Group, sizes: Sizes, log=print, threads: int = THREADS) -> 
     rows = []
     for path in group.paths():
         batch = group.batch_size or workload.batch_size
+        rep_steps = None
         if group.workload == "C":
             subset, examples = None, sizes.c_steps * sizes.c_examples
         elif path.short:
             subset = data.head(min(len(data), sizes.short_steps * batch))
             examples = len(subset)
         else:
-            subset, examples = data, len(data)
+            subset = data
+            rep_steps = repetition_steps(len(data), batch, sizes.reps)
+            examples = rep_steps * batch if rep_steps else len(data)
         gc.collect()  # release the previous path's datasets, iterators and models first
         if group.framework == "tf":
             import keras
@@ -110,7 +124,8 @@ def run_group(group: Group, sizes: Sizes, log=print, threads: int = THREADS) -> 
             keras.backend.clear_session()
         started = time.perf_counter()
         run = path.run(workload, subset, epochs=1 + sizes.reps, batch_size=group.batch_size,
-                       c_steps=sizes.c_steps, c_examples=sizes.c_examples)
+                       c_steps=sizes.c_steps, c_examples=sizes.c_examples,
+                       rep_steps=rep_steps)
         rate = examples / run.median_s
         rows.append({
             "key": path.key, "diagnostic": ".diag." in path.key, "label": path.label,
@@ -154,6 +169,10 @@ def _flag(value) -> str:
                                       else str(value))
 
 
+def _reps_phrase(row: dict) -> str:
+    return f"batch {row['batch']}: {row['examples_per_rep']:,} rows each"
+
+
 def render(results: list[dict], meta: dict) -> str:
     """The Markdown report: machine, command, peak, then one table per workload."""
     peak = max(r["peak_gflops"] for r in results)
@@ -172,6 +191,9 @@ def render(results: list[dict], meta: dict) -> str:
         f"{meta['peak_n']}³): " + ", ".join(
             f"{r['framework']}{' oneDNN' if r['onednn'] else ''} {r['peak_gflops']:.0f}"
             for r in _unique_peaks(results)) + f" GFLOP/s → peak used: **{peak:.0f} GFLOP/s**",
+        "- Repetitions (A, B): a warm-up epoch of all rows, then 5 timed repetitions — "
+        + "; ".join(sorted({_reps_phrase(row) for r in results for row in r["rows"]
+                            if r["workload"] != "C" and not row["short"]})),
         "- GEMM rate at the first layer's shape (batch × 784 · 784 × units): " + ", ".join(
             f"{r['group']}:{r['framework']} {r['gemm_gflops']:.0f}" for r in results
             if r.get("gemm_gflops")) + " GFLOP/s",

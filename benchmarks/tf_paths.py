@@ -8,6 +8,7 @@ filling the ``tf.data`` cache).
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import keras
@@ -89,7 +90,7 @@ class _EpochClock(keras.callbacks.Callback):
 def keras_fit(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,
               batch_size: int | None = None, shuffle: bool = True, seed: int = SEED,
               source: str = "numpy", jit_compile: bool = False,
-              steps_per_execution: int = 1) -> Run:
+              steps_per_execution: int = 1, rep_steps: int | None = None) -> Run:
     """``model.fit`` for ``epochs`` epochs, timed per epoch by a callback.
 
     ``source``: ``"numpy"`` (``fit(x, y, batch_size=...)``), ``"tf.data"``
@@ -103,15 +104,21 @@ def keras_fit(data: Data, workload: Workload, weights: list[np.ndarray], epochs:
                   metrics=["accuracy"] if source == "lab01" else None,
                   jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     clock = _EpochClock()
-    common = dict(epochs=epochs, verbose=0, callbacks=[clock])
     if source == "numpy":
-        history = model.fit(data.x, data.y.astype("int32"), batch_size=batch_size,
-                            shuffle=shuffle, **common)
+        inputs = dict(x=data.x, y=data.y.astype("int32"), batch_size=batch_size, shuffle=shuffle)
     else:
         make = make_pipeline if source == "tf.data" else lab01_dataset
-        ds = make(data.images, data.y, batch_size=batch_size, shuffle=shuffle, seed=seed)
-        history = model.fit(ds, shuffle=False, **common)
-    return Run(clock.seconds, [float(v) for v in history.history["loss"]], model.get_weights())
+        inputs = dict(x=make(data.images, data.y, batch_size=batch_size, shuffle=shuffle,
+                             seed=seed), shuffle=False)
+    # a whole warm-up epoch, then (with rep_steps) the timed epochs cut to rep_steps steps:
+    # a second fit call reuses the compiled train function and continues one pass of the data
+    plan = [(1, None), (epochs - 1, rep_steps)] if rep_steps else [(epochs, None)]
+    losses = []
+    for n_epochs, steps in plan:
+        history = model.fit(**inputs, epochs=n_epochs, steps_per_epoch=steps, verbose=0,
+                            callbacks=[clock])
+        losses += [float(v) for v in history.history["loss"]]
+    return Run(clock.seconds, losses, model.get_weights())
 
 
 def _train_step_fn(model, optimizer, loss_fn):
@@ -129,7 +136,8 @@ def _train_step_fn(model, optimizer, loss_fn):
 
 def tape_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,
               batch_size: int | None = None, shuffle: bool = True, seed: int = SEED,
-              compiled: bool = True, jit_compile: bool = False) -> Run:
+              compiled: bool = True, jit_compile: bool = False,
+              rep_steps: int | None = None) -> Run:
     """A Python loop over ``course.data.make_pipeline`` calling one GradientTape step per
     batch: eager (``compiled=False``) or ``@tf.function(jit_compile=...)``. The loss is
     averaged by a ``keras.metrics.Mean`` updated inside the step and reset every epoch."""
@@ -146,11 +154,13 @@ def tape_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs:
     if compiled:
         train_step = tf.function(train_step, jit_compile=jit_compile)
     ds = make_pipeline(data.images, data.y, batch_size=batch_size, shuffle=shuffle, seed=seed)
-    run = Run()
-    for _ in range(epochs):
+    run, one_pass = Run(), None
+    for epoch in range(epochs):
         start = time.perf_counter()
         mean_loss.reset_state()
-        for x, y in ds:
+        if rep_steps and epoch:  # timed repetitions: consecutive slices of one more pass
+            one_pass = one_pass or iter(ds)
+        for x, y in itertools.islice(one_pass, rep_steps) if rep_steps and epoch else ds:
             train_step(x, y)
         run.losses.append(float(mean_loss.result()))
         run.seconds.append(time.perf_counter() - start)
@@ -160,7 +170,7 @@ def tape_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs:
 
 def graph_epoch_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,
                      batch_size: int | None = None, shuffle: bool = True, seed: int = SEED,
-                     jit_compile: bool = True) -> Run:
+                     jit_compile: bool = True, rep_steps: int | None = None) -> Run:
     """Many steps per compiled call: the data live in memory as tensors; each epoch gathers
     one shuffled copy shaped ``(steps, batch, 784)`` and ONE call of Lab 04's
     ``course.loops.epoch_trainer`` runs every step in a ``tf.range`` loop (a ``while_loop``
@@ -179,18 +189,30 @@ def graph_epoch_loop(data: Data, workload: Workload, weights: list[np.ndarray], 
     n = len(data)
     full, tail = divmod(n, batch_size)
     rng = np.random.default_rng(seed)
-    run = Run()
-    for _ in range(epochs):
+
+    def batches(rows: np.ndarray, steps: int) -> tuple[tf.Tensor, tf.Tensor]:
+        rows = rows[: steps * batch_size]
+        return (tf.reshape(tf.gather(x_all, rows), (steps, batch_size, -1)),
+                tf.reshape(tf.gather(y_all, rows), (steps, batch_size)))
+
+    run, position = Run(), 0
+    for epoch in range(epochs):
+        cut = bool(rep_steps and epoch)  # timed repetitions: slices of one more pass, no tail
+        if cut and epoch == 1:  # untimed: trace and compile for the shorter shape, then undo
+            state = [v.numpy() for v in model.variables + optimizer.variables]
+            float(train_epoch(*batches(np.arange(n), rep_steps)))
+            for v, value in zip(model.variables + optimizer.variables, state, strict=True):
+                v.assign(value)
+        steps = rep_steps if cut else full
         start = time.perf_counter()
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        head = order[: full * batch_size]
-        xs = tf.reshape(tf.gather(x_all, head), (full, batch_size, -1))
-        ys = tf.reshape(tf.gather(y_all, head), (full, batch_size))
-        total = train_epoch(xs, ys) * full if full else tf.constant(0.0)
-        if tail:
+        if epoch <= 1 or not cut:  # a new pass
+            order, position = (rng.permutation(n) if shuffle else np.arange(n)), 0
+        rows, position = order[position:], position + steps * batch_size
+        total = train_epoch(*batches(rows, steps)) * steps if steps else tf.constant(0.0)
+        if tail and not cut:
             rest = order[full * batch_size:]
             total += tail_step(tf.gather(x_all, rest), tf.gather(y_all, rest))
-        run.losses.append(float(total) / (full + (1 if tail else 0)))
+        run.losses.append(float(total) / (steps + (1 if tail and not cut else 0)))
         run.seconds.append(time.perf_counter() - start)
     run.weights = model.get_weights()
     return run
@@ -305,14 +327,16 @@ def matmul_gflops(n: int, m: int, k: int, reps: int) -> float:
 
 def tfdata_iterate(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,
                    batch_size: int | None = None, shuffle: bool = True,
-                   seed: int = SEED) -> Run:
+                   seed: int = SEED, rep_steps: int | None = None) -> Run:
     """Only iterate ``course.data.make_pipeline`` from Python, no training: the input cost."""
     ds = make_pipeline(data.images, data.y, batch_size=batch_size or workload.batch_size,
                        shuffle=shuffle, seed=seed)
-    run = Run()
-    for _ in range(epochs):
+    run, one_pass = Run(), None
+    for epoch in range(epochs):
         start = time.perf_counter()
-        for _batch in ds:
+        if rep_steps and epoch:
+            one_pass = one_pass or iter(ds)
+        for _batch in itertools.islice(one_pass, rep_steps) if rep_steps and epoch else ds:
             pass
         run.seconds.append(time.perf_counter() - start)
     return run

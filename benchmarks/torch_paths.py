@@ -6,6 +6,7 @@ and returns a :class:`~benchmarks.common.Run`; repetition 0 is the warm-up.
 
 from __future__ import annotations
 
+import itertools
 import time
 from itertools import pairwise
 
@@ -58,7 +59,8 @@ def _model_and_optimizer(workload: Workload, weights: list[np.ndarray]):
 
 
 def dataloader_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,
-                    batch_size: int | None = None, shuffle: bool = True, seed: int = SEED) -> Run:
+                    batch_size: int | None = None, shuffle: bool = True, seed: int = SEED,
+                    rep_steps: int | None = None) -> Run:
     """The articles' loop: ``DataLoader(shuffle=True)`` → zero_grad → forward → loss →
     backward → step, with ``running_loss += loss.item()`` (the printing left out).
 
@@ -72,11 +74,16 @@ def dataloader_loop(data: Data, workload: Workload, weights: list[np.ndarray], e
     dataset = TensorDataset(torch.from_numpy(data.x), torch.from_numpy(data.y))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
                         generator=torch.Generator().manual_seed(seed))
-    run = Run()
-    for _ in range(epochs):
+    run, one_pass = Run(), None
+    for epoch in range(epochs):
         start = time.perf_counter()
+        if rep_steps and epoch:  # timed repetitions: consecutive slices of one more pass
+            one_pass = one_pass or iter(loader)
+            batches = itertools.islice(one_pass, rep_steps)
+        else:
+            batches = loader
         running_loss, steps = 0.0, 0
-        for inputs, labels in loader:
+        for inputs, labels in batches:
             optimizer.zero_grad()
             outputs = model(inputs)
             loss = criterion(outputs, labels)
@@ -92,7 +99,7 @@ def dataloader_loop(data: Data, workload: Workload, weights: list[np.ndarray], e
 
 def hand_batched_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,
                       batch_size: int | None = None, shuffle: bool = True,
-                      seed: int = SEED) -> Run:
+                      seed: int = SEED, rep_steps: int | None = None) -> Run:
     """The same loop without ``DataLoader``: one ``randperm`` per epoch, batches by indexing
     the in-memory tensors (``x[idx]``), so no per-example Python work."""
     batch_size = batch_size or workload.batch_size
@@ -102,11 +109,14 @@ def hand_batched_loop(data: Data, workload: Workload, weights: list[np.ndarray],
     n = len(y)
     generator = torch.Generator().manual_seed(seed)
     run = Run()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         start = time.perf_counter()
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        if epoch <= 1 or not rep_steps:  # a new pass (repetitions slice one pass)
+            order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+            position = 0
+        end = min(n, position + rep_steps * batch_size) if rep_steps and epoch else n
         running_loss, steps = 0.0, 0
-        for i in range(0, n, batch_size):
+        for i in range(position, end, batch_size):
             idx = order[i:i + batch_size]
             inputs, labels = x[idx], y[idx]
             optimizer.zero_grad()
@@ -115,6 +125,7 @@ def hand_batched_loop(data: Data, workload: Workload, weights: list[np.ndarray],
             optimizer.step()
             running_loss += loss.item()
             steps += 1
+        position = end
         run.seconds.append(time.perf_counter() - start)
         run.losses.append(running_loss / steps)
     run.weights = get_weights(model)
@@ -162,15 +173,17 @@ def matmul_gflops(n: int, m: int, k: int, reps: int) -> float:
 
 def dataloader_iterate(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,
                        batch_size: int | None = None, shuffle: bool = True,
-                       seed: int = SEED) -> Run:
+                       seed: int = SEED, rep_steps: int | None = None) -> Run:
     """Only iterate the articles' ``DataLoader``, no training: the input cost."""
     dataset = TensorDataset(torch.from_numpy(data.x), torch.from_numpy(data.y))
     loader = DataLoader(dataset, batch_size=batch_size or workload.batch_size, shuffle=shuffle,
                         generator=torch.Generator().manual_seed(seed))
-    run = Run()
-    for _ in range(epochs):
+    run, one_pass = Run(), None
+    for epoch in range(epochs):
         start = time.perf_counter()
-        for _batch in loader:
+        if rep_steps and epoch:
+            one_pass = one_pass or iter(loader)
+        for _batch in itertools.islice(one_pass, rep_steps) if rep_steps and epoch else loader:
             pass
         run.seconds.append(time.perf_counter() - start)
     return run

@@ -188,3 +188,42 @@ def test_the_onednn_comparison_runs_only_when_asked_for():
     assert [g.ident for g in run.select_groups("A-onednn")] == ["A-onednn:tf"]
     with pytest.raises(ValueError, match="unknown group"):
         run.select_groups("A,D")
+
+
+def test_repetitions_are_cut_to_whole_multiples_that_fit_in_one_pass():
+    assert run.repetition_steps(60_000, 64, 5) == 160  # 937 steps per epoch
+    assert run.repetition_steps(60_000, 512, 5) is None  # 118 // 5 < 32: whole epochs
+    assert run.repetition_steps(2_048, 64, 2) is None  # --quick: whole epochs
+
+
+@pytest.mark.parametrize("key", ["torch.dataloader", "torch.hand", "tf.fit.numpy.spe1",
+                                 "tf.fit.tf.data.spe1", "tf.tape.function", "tf.epoch",
+                                 "tf.epoch.jit"])
+def test_timed_repetitions_after_a_whole_warm_up_epoch_run_rep_steps_steps(key):
+    """192 rows (3 batches), 3 epochs, rep_steps=1: a whole warm-up epoch, then one step per
+    repetition, the repetitions taking consecutive batches of one more pass — and nothing
+    else is trained."""
+    path = paths.find(key)
+    _skip_without(path)
+    workload = WORKLOADS["A"]
+    data = common.mnist_rows(256).head(192)
+    weights = common.initial_weights(workload.layers)
+    order = [0, 1, 2, 0, 1]
+    rows = np.concatenate([np.arange(64 * b, 64 * b + 64) for b in order])
+    _, expected, _ = numpy_reference(workload, weights, data.x[rows], data.y[rows], 1, 64)
+    result = path.run(workload, data, epochs=3, batch_size=64, shuffle=False, rep_steps=1)
+    assert len(result.seconds) == 3
+    for got, want in zip(result.weights, expected, strict=True):
+        np.testing.assert_allclose(got, want, atol=WEIGHT_ATOL, err_msg=key)
+
+
+def test_every_path_timed_by_whole_epochs_can_cut_its_repetitions():
+    """``run_group`` passes ``rep_steps`` to every A/B path that is not already short."""
+    import importlib
+    import inspect
+
+    for path in paths.mlp_paths() + paths.diagnostic_paths():
+        if path.short or (path.framework == "torch" and not HAS_TORCH):
+            continue
+        module = importlib.import_module(f"benchmarks.{path.framework}_paths")
+        assert "rep_steps" in inspect.signature(getattr(module, path.function)).parameters, path.key
