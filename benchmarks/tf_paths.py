@@ -159,7 +159,7 @@ def tape_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs:
         start = time.perf_counter()
         mean_loss.reset_state()
         if rep_steps and epoch:  # timed repetitions: consecutive slices of one more pass
-            one_pass = one_pass or iter(ds)
+            one_pass = iter(ds) if one_pass is None else one_pass
         for x, y in itertools.islice(one_pass, rep_steps) if rep_steps and epoch else ds:
             train_step(x, y)
         run.losses.append(float(mean_loss.result()))
@@ -335,7 +335,7 @@ def tfdata_iterate(data: Data, workload: Workload, weights: list[np.ndarray], ep
     for epoch in range(epochs):
         start = time.perf_counter()
         if rep_steps and epoch:
-            one_pass = one_pass or iter(ds)
+            one_pass = iter(ds) if one_pass is None else one_pass
         for _batch in itertools.islice(one_pass, rep_steps) if rep_steps and epoch else ds:
             pass
         run.seconds.append(time.perf_counter() - start)

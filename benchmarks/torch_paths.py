@@ -78,7 +78,7 @@ def dataloader_loop(data: Data, workload: Workload, weights: list[np.ndarray], e
     for epoch in range(epochs):
         start = time.perf_counter()
         if rep_steps and epoch:  # timed repetitions: consecutive slices of one more pass
-            one_pass = one_pass or iter(loader)
+            one_pass = iter(loader) if one_pass is None else one_pass
             batches = itertools.islice(one_pass, rep_steps)
         else:
             batches = loader
@@ -182,7 +182,7 @@ def dataloader_iterate(data: Data, workload: Workload, weights: list[np.ndarray]
     for epoch in range(epochs):
         start = time.perf_counter()
         if rep_steps and epoch:
-            one_pass = one_pass or iter(loader)
+            one_pass = iter(loader) if one_pass is None else one_pass
         for _batch in itertools.islice(one_pass, rep_steps) if rep_steps and epoch else loader:
             pass
         run.seconds.append(time.perf_counter() - start)
