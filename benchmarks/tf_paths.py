@@ -8,6 +8,7 @@ filling the ``tf.data`` cache).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 
@@ -16,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from course.data import make_pipeline
-from course.loops import epoch_trainer
+from course.loops import epoch_trainer, optimizer_step
 
 from .common import SEED, THREADS, Data, Run, Workload
 
@@ -122,16 +123,8 @@ def keras_fit(data: Data, workload: Workload, weights: list[np.ndarray], epochs:
 
 
 def _train_step_fn(model, optimizer, loss_fn):
-    """The GradientTape step of Lab 04: forward and loss on the tape, gradients, update."""
-
-    def train_step(x, y):
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-        return loss
-
-    return train_step
+    """The GradientTape step of Lab 04 (``course.loops.optimizer_step``) on ``(x, y)``."""
+    return functools.partial(optimizer_step, model, optimizer, loss_fn)
 
 
 def tape_loop(data: Data, workload: Workload, weights: list[np.ndarray], epochs: int,

@@ -225,6 +225,18 @@ def fit_loop(
 # ---------------------------------------------------------------------------------------------
 
 
+def optimizer_step(model: Any, optimizer: Any, loss_fn: Callable, x: Any, y: Any) -> Any:
+    """One GradientTape step with no metrics (:func:`train_step` without its bookkeeping);
+    return the batch loss, computed before the update."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+    return loss
+
+
 def stacked_batches(x: np.ndarray, y: np.ndarray, batch_size: int = 64,
                     seed: int | None = None) -> tuple[Any, Any]:
     """Return one epoch's whole batches stacked: ``(steps, batch, ...)`` and ``(steps, batch)``.
@@ -260,11 +272,7 @@ def epoch_trainer(model: Any, optimizer: Any, loss_fn: Callable,
     def train_epoch(xs: Any, ys: Any) -> Any:
         total = tf.constant(0.0)
         for i in tf.range(tf.shape(xs)[0]):
-            with tf.GradientTape() as tape:
-                loss = loss_fn(ys[i], model(xs[i], training=True))
-            grads = tape.gradient(loss, model.trainable_variables)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            total += loss
+            total += optimizer_step(model, optimizer, loss_fn, xs[i], ys[i])
         return total / tf.cast(tf.shape(xs)[0], total.dtype)
 
     return train_epoch
