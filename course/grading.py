@@ -73,6 +73,7 @@ from course.notebooks import (
     LabBuildError,
     find_repo_root,
     make_lab,
+    python_source,
     read_solution,
 )
 
@@ -312,6 +313,7 @@ def split_hidden(source: str) -> list[tuple[str, str]]:
     Each part must compile on its own (hidden tests at top level, as the kit writes them);
     otherwise the whole cell is one ``"mixed"`` part, whose errors are reported as hidden.
     """
+    source = python_source(source)
     parts: list[tuple[str, list[str]]] = [("visible", [])]
     for line in source.split("\n"):
         stripped = line.strip()
@@ -344,7 +346,7 @@ def _course_aliases(sources: list[str]) -> dict[str, list[str | None]]:
     aliases: dict[str, list[str | None]] = {}
     for source in sources:
         try:
-            tree = ast.parse(source)
+            tree = ast.parse(python_source(source))
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -468,7 +470,7 @@ def _imported_names(sources: list[str]) -> set[str]:
     names: set[str] = set()
     for source in sources:
         try:
-            tree = ast.parse(source)
+            tree = ast.parse(python_source(source))
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -508,7 +510,7 @@ def scan_for_tampering(steps: list[Step]) -> list[str]:
                 flags.append(f"{step.where}, line {line}: {what} ({match.group(0)!r})")
                 break
         try:
-            tree = ast.parse(step.source)
+            tree = ast.parse(python_source(step.source))
         except SyntaxError:
             continue
         for node in ast.walk(tree):

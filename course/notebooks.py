@@ -221,10 +221,28 @@ def make_lab(solution: nbformat.NotebookNode, source_name: str) -> nbformat.Note
     return lab
 
 
-def _parses(source: str) -> bool:
-    """Return True when ``source`` is valid Python (cells with IPython magics are not)."""
+def python_source(source: str) -> str:
+    """Return a cell's source as the plain Python its kernel runs.
+
+    IPython syntax (``%matplotlib inline``, ``!pip list``, ``x?``, ``%%time``) is translated
+    exactly as IPython translates it before running a cell, so any tool that parses cells
+    (``ast.parse``, ``compile``) sees what the kernel sees. Source that is not valid even for
+    IPython is returned unchanged (parsing it then raises the ordinary ``SyntaxError``).
+    """
+    if "%" not in source and "!" not in source and "?" not in source:
+        return source  # fast path: nothing IPython would rewrite
+    from IPython.core.inputtransformer2 import TransformerManager  # lazy: about 0.1 s
+
     try:
-        ast.parse(source)
+        return TransformerManager().transform_cell(source)
+    except Exception:  # pragma: no cover - IPython raises only on tokenizer failures
+        return source
+
+
+def _parses(source: str) -> bool:
+    """Return True when ``source`` is valid cell code (IPython syntax included)."""
+    try:
+        ast.parse(python_source(source))
     except SyntaxError:
         return False
     return True
