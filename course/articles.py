@@ -1,0 +1,117 @@
+"""The five articles the kit rebuilds: a short, stable label for each and the facts of its example.
+
+The articles (Chinese, untitled, in ``shared/articles/`` beside the repository) are referred to
+everywhere by these labels, so that "the article" always says which one. The facts are the
+kit's own summary of each example's code (network, data, loss, optimizer, hyper-parameters,
+what it prints); ``tests/test_articles.py`` checks every one of them against the articles' text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article: its label, file, example and the labs that rebuild it."""
+
+    key: str
+    """``"A"`` … ``"E"``: the order of the files."""
+    file: str
+    """The file name in ``shared/articles/``."""
+    label_en: str
+    label_zh: str
+    framework: str
+    """``"PyTorch"`` or ``"TensorFlow 1"``."""
+    layers: tuple[int, ...]
+    """Layer widths, input to output."""
+    loss: str
+    optimizer: str
+    learning_rate: float
+    epochs: int | None
+    batch_size: int | None = None
+    momentum: float | None = None
+    prints: str = ""
+    """What the training loop prints, in the kit's words."""
+    runs_as_written: str = "yes"
+    """``"yes"``, or the reason the published code cannot run as written."""
+    labs: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def title(self) -> str:
+        """``"Article A — MNIST starter, 784→512→10"``."""
+        return f"Article {self.key} — {self.label_en}"
+
+    @property
+    def title_zh(self) -> str:
+        """``"文章 A「MNIST 入门：784→512→10」"``."""
+        return f"文章 {self.key}「{self.label_zh}」"
+
+
+ARTICLES: tuple[Article, ...] = (
+    Article(
+        key="A", file="000_b3c283cbe107c72a.txt",
+        label_en="MNIST starter, 784→512→10", label_zh="MNIST 入门：784→512→10",
+        framework="PyTorch", layers=(784, 512, 10), loss="cross-entropy",
+        optimizer="SGD with momentum", learning_rate=0.01, momentum=0.9, epochs=10,
+        batch_size=64,
+        prints="the running mean of the last 100 losses, every 100 batches, as "
+               "'[epoch, batch] loss: x.xxx'",
+        labs=("01", "04", "05"),
+    ),
+    Article(
+        key="B", file="001_5e29e311cac75af1.txt",
+        label_en="three-layer MLP, 784→128→64→10", label_zh="三层感知机：784→128→64→10",
+        framework="PyTorch", layers=(784, 128, 64, 10), loss="cross-entropy",
+        optimizer="plain SGD", learning_rate=0.01, epochs=10, batch_size=64,
+        prints="the loss of every step, as '[epoch, step] loss: x.xxx'",
+        runs_as_written="uses torchvision without importing it, and its forward pass does "
+                        "not flatten the 28×28 images before the first linear layer",
+        labs=("02",),
+    ),
+    Article(
+        key="C", file="002_f26f5d31ced7eaf4.txt",
+        label_en="TF1 placeholder network, 10→20→5", label_zh="TF1 占位符网络：10→20→5",
+        framework="TensorFlow 1", layers=(10, 20, 5), loss="mean squared error",
+        optimizer="plain gradient descent", learning_rate=0.01, epochs=None,
+        prints="nothing",
+        runs_as_written="feeds X_train and y_train, which it never defines, and uses "
+                        "tf.placeholder/tf.Session, which TensorFlow 2 has only under "
+                        "tf.compat.v1",
+        labs=("03",),
+    ),
+    Article(
+        key="D", file="003_02326301a5003a6b.txt",
+        label_en="100 epochs, 784→500→10", label_zh="百轮训练：784→500→10",
+        framework="PyTorch", layers=(784, 500, 10), loss="cross-entropy",
+        optimizer="plain SGD", learning_rate=0.01, epochs=100, prints="nothing",
+        runs_as_written="iterates over train_loader, which it never defines",
+        labs=("01", "02"),
+    ),
+    Article(
+        key="E", file="004_98fb397e775dd81f.txt",
+        label_en="10 epochs, 784→500→10; transfer learning",
+        label_zh="十轮训练：784→500→10；迁移学习",
+        framework="PyTorch", layers=(784, 500, 10), loss="cross-entropy",
+        optimizer="plain SGD", learning_rate=0.01, epochs=10, prints="nothing",
+        runs_as_written="iterates over trainloader, which it never defines",
+        labs=("01", "05", "06", "07"),
+    ),
+)
+
+
+def article(key: str) -> Article:
+    """Return the article labelled ``key`` (``"A"`` … ``"E"``).
+
+    Raises:
+        KeyError: no article has that label.
+    """
+    for item in ARTICLES:
+        if item.key == key:
+            return item
+    raise KeyError(f"no article {key!r}; the labels are {', '.join(a.key for a in ARTICLES)}")
+
+
+def articles_for_lab(lab: str) -> list[Article]:
+    """Return the articles a lab (``"01"`` … ``"07"``) rebuilds or draws on, in label order."""
+    return [item for item in ARTICLES if lab in item.labs]
