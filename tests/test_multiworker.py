@@ -20,6 +20,8 @@ import pytest
 
 from course import multiworker
 from course.multiworker import Cluster, ClusterError
+from course.multiworker.watchdog import watch
+from course.multiworker.worker import _one_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"train_examples": 1024, "epochs": 2, "save_every": 5}
@@ -73,9 +75,17 @@ def test_the_fit_error_is_summarised_without_the_dumped_values():
     exc = ValueError("Attempt to convert a value (PerReplica:{\n  0: <tf.Tensor: numpy=array("
                      "[[0.1, 0.2]])>\n}) with an unsupported type (<class 'tensorflow.python."
                      "distribute.values.PerReplica'>) to a Tensor.")
-    assert multiworker._one_line(exc) == (
+    assert _one_line(exc) == (
         "ValueError: Attempt to convert a value (PerReplica:{…}) with an unsupported type "
         "(<class 'tensorflow.python.distribute.values.PerReplica'>) to a Tensor.")
+
+
+def test_the_launcher_and_the_watchdog_never_import_tensorflow():
+    code = ("import sys, course.multiworker, course.multiworker.watchdog; "
+            "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_cluster_rejects_unknown_options(tmp_path):
@@ -154,8 +164,7 @@ def test_a_worker_started_with_a_deadline_stops_at_it(tmp_path, deadline):
 def test_the_watchdog_leaves_a_worker_that_ends_in_time_alone(tmp_path):
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
     log = tmp_path / "w.jsonl"
-    assert multiworker._watch([str(worker.pid), str(os.getpid()), "30", str(log), "0"],
-                              poll_s=0.05) == 0
+    assert watch([str(worker.pid), str(os.getpid()), "30", str(log), "0"], poll_s=0.05) == 0
     assert worker.wait(timeout=5) == 0 and not log.exists()
 
 
@@ -164,8 +173,7 @@ def test_the_watchdog_stops_a_worker_whose_launcher_is_gone(tmp_path):
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     log = tmp_path / "w.jsonl"
     try:
-        assert multiworker._watch([str(worker.pid), str(launcher.pid), "0", str(log), "1"],
-                                  poll_s=0.05) == 1
+        assert watch([str(worker.pid), str(launcher.pid), "0", str(log), "1"], poll_s=0.05) == 1
         assert worker.wait(timeout=5) == -signal.SIGKILL
     finally:
         worker.kill()

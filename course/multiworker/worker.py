@@ -1,0 +1,247 @@
+"""The worker process: ``python -m course.multiworker --workdir DIR --log FILE ...``.
+
+One process per worker reads its role from ``TF_CONFIG``, builds a
+``MultiWorkerMirroredStrategy`` and trains the recipe's MLP with the custom loop of Labs 04/05
+(``strategy.run``, ``tf.nn.compute_average_loss`` over the global batch, ``strategy.reduce``).
+It checkpoints with ``tf.train.Checkpoint`` + ``tf.train.CheckpointManager`` (step, weights,
+optimizer state; the step is also the data position) into its *own* directory, resumes from
+the newest checkpoint that every worker has, and writes one JSON line per event to its log.
+Optionally it first re-checks whether ``model.fit`` works under the strategy (it does not
+with Keras 3.15: keras-team/keras issue 20585).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from course.multiworker.events import EventLog
+from course.multiworker.recipe import (
+    DEFAULTS,
+    build_mlp,
+    build_optimizer,
+    evaluate,
+    load_data,
+    make_train_step,
+    newest_common_step,
+    worker_dataset,
+)
+from course.multiworker.watchdog import start_watchdog
+
+
+def checkpoint_steps(directory: str | os.PathLike) -> list[int]:
+    """Return the steps of the checkpoints ``tf.train.CheckpointManager`` lists in a folder."""
+    import tensorflow as tf
+
+    state = tf.train.get_checkpoint_state(str(directory))
+    paths = list(state.all_model_checkpoint_paths) if state else []
+    steps = []
+    for path in paths:
+        suffix = Path(path).name.rsplit("-", 1)[-1]
+        if suffix.isdigit() and tf.io.gfile.exists(f"{path}.index"):
+            steps.append(int(suffix))
+    return sorted(steps)
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line; a value dumped into the message is cut out."""
+    text = " ".join(str(exc).split())
+    prefix, marker = "Attempt to convert a value (", " with an unsupported type"
+    if text.startswith(prefix) and marker in text:
+        kind = text[len(prefix):].split(":", 1)[0]
+        text = f"{prefix}{kind}:{{…}}){text[text.rindex(marker):]}"
+    return f"{type(exc).__name__}: {text[:limit]}"
+
+
+def check_fit(strategy: Any, global_batch_size: int = 64) -> tuple[bool, str]:
+    """Try two steps of ``model.fit`` under ``strategy``; return ``(works, error)``.
+
+    Keras 3.15 fails under ``MultiWorkerMirroredStrategy`` with ``ValueError: Attempt to
+    convert a value (PerReplica:{...}) with an unsupported type`` (keras-team/keras issue
+    20585), on every worker at the same point, so the workers can go on afterwards.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4 * global_batch_size, 8)).astype("float32")
+    y = rng.integers(0, 3, len(x)).astype("int32")
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(3)], name="fit_check")
+        model.compile(optimizer=keras.optimizers.SGD(0.01),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch_size).repeat()
+    try:
+        model.fit(ds, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    except Exception as exc:  # the upstream failure, whatever its type becomes
+        return False, _one_line(exc)
+    return True, ""
+
+
+def _agree_on_step(strategy: Any, local_steps: list[int]) -> int | None:
+    """All workers gather each other's checkpoint steps and pick the newest common one."""
+    import tensorflow as tf
+
+    known = sorted(local_steps)[-8:]
+    padded = tf.constant([known + [-1] * (8 - len(known))], dtype=tf.int64)
+    values = strategy.experimental_distribute_values_from_function(lambda _: padded)
+    everyone = strategy.gather(values, axis=0).numpy().tolist()
+    return newest_common_step([[s for s in row if s >= 0] for row in everyone])
+
+
+def _strategy() -> Any:
+    """A ``MultiWorkerMirroredStrategy`` for the cluster in ``TF_CONFIG`` (ring all-reduce)."""
+    import tensorflow as tf
+
+    implementation = tf.distribute.experimental.CommunicationImplementation.RING
+    return tf.distribute.MultiWorkerMirroredStrategy(
+        communication_options=tf.distribute.experimental.CommunicationOptions(
+            implementation=implementation))
+
+
+@dataclass
+class _Training:
+    """One worker's model, optimizer and step counter, checkpointed in its own folder."""
+
+    model: Any
+    optimizer: Any
+    step: Any  # a tf.Variable: the steps trained so far, which is also the data position
+    checkpoint: Any
+    manager: Any
+    directory: Path
+
+    @classmethod
+    def create(cls, strategy: Any, opts: dict[str, Any], directory: Path) -> _Training:
+        import tensorflow as tf
+
+        with strategy.scope():
+            model = build_mlp(opts["hidden_units"], opts["seed"])
+            optimizer = build_optimizer(opts)
+            optimizer.build(model.trainable_variables)
+            step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
+        manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=3)
+        return cls(model, optimizer, step, checkpoint, manager, directory)
+
+    @property
+    def done(self) -> int:
+        return int(self.step.numpy())
+
+    def resume(self, strategy: Any, log: EventLog) -> None:
+        """Restore the newest checkpoint every worker has (none: start fresh)."""
+        local = checkpoint_steps(self.directory)
+        agreed = _agree_on_step(strategy, local)
+        if agreed is None:
+            log("fresh", local_checkpoints=local)
+            return
+        path = str(self.directory / f"ckpt-{agreed}")
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        log("restored", step=self.done, local_checkpoints=local)
+
+
+def _remaining(train: tuple[Any, Any], opts: dict[str, Any], first_epoch: int,
+               position: int) -> Callable[[Any], Any]:
+    """The dataset function of this worker's batches from the data position to the end."""
+    def dataset_fn(ctx: Any) -> Any:
+        epochs = [worker_dataset(ctx, *train, opts["global_batch_size"], seed=opts["seed"] + e)
+                  for e in range(first_epoch, opts["epochs"])]
+        ds = epochs[0]
+        for more in epochs[1:]:
+            ds = ds.concatenate(more)
+        return ds.skip(position)
+
+    return dataset_fn
+
+
+def _train(strategy: Any, training: _Training, train: tuple[Any, Any], opts: dict[str, Any],
+           log: EventLog) -> None:
+    """Train from the restored step to the end, logging every step and checkpoint."""
+    steps_per_epoch = len(train[0]) // opts["global_batch_size"]
+    total_steps = steps_per_epoch * opts["epochs"]
+    first_epoch, position = divmod(training.done, steps_per_epoch)
+    if first_epoch >= opts["epochs"]:
+        return
+    train_step = make_train_step(strategy, training.model, training.optimizer,
+                                 opts["global_batch_size"])
+    batches = _remaining(train, opts, first_epoch, position)
+    for x, y in strategy.distribute_datasets_from_function(batches):
+        loss = float(train_step(x, y))
+        training.step.assign_add(1)
+        done = training.done
+        log("step", step=done, epoch=(done - 1) // steps_per_epoch + 1, loss=loss)
+        if done % opts["save_every"] == 0 or done == total_steps:
+            training.manager.save(checkpoint_number=done)
+            log("saved", step=done)
+
+
+def _log_result(log: EventLog, training: _Training, test: tuple[Any, Any]) -> None:
+    """Log ``done``: the final step, test loss and accuracy, and two sums of the weights."""
+    import numpy as np
+
+    final = training.model.get_weights()
+    test_loss, test_accuracy = evaluate(final, *test)
+    weights = np.concatenate([w.ravel() for w in final]).astype("float64")
+    log("done", step=training.done, test_loss=test_loss, test_accuracy=test_accuracy,
+        weights_sum=float(weights.sum()), weights_abs_sum=float(np.abs(weights).sum()))
+
+
+def run_worker(workdir: Path, log: EventLog, check_fit_first: bool = False,
+               **options: Any) -> None:
+    """Train as one worker of the cluster in ``TF_CONFIG`` (see the module docstring)."""
+    import keras
+
+    opts = {**DEFAULTS, **options}
+    strategy = _strategy()
+    index = strategy.cluster_resolver.task_id
+    log("strategy", replicas=strategy.num_replicas_in_sync, is_chief=index == 0)
+    if check_fit_first:
+        works, error = check_fit(strategy, opts["global_batch_size"])
+        log("fit", works=works, error=error)
+
+    keras.utils.set_random_seed(opts["seed"])  # the global seed also fixes tf.data's shuffles
+    train, test = load_data(opts)
+    training = _Training.create(strategy, opts, workdir / "checkpoints" / f"worker{index}")
+    training.resume(strategy, log)
+    _train(strategy, training, train, opts, log)
+    _log_result(log, training, test)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m course.multiworker",
+                                     description="One worker of a multi-worker training run "
+                                     "(its role comes from TF_CONFIG).")
+    parser.add_argument("--workdir", required=True, type=Path)
+    parser.add_argument("--log", required=True, type=Path)
+    parser.add_argument("--deadline", type=float, default=0.0,
+                        help="exit after this many seconds (0: never)")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="exit when the process that started this one goes away")
+    parser.add_argument("--check-fit", action="store_true")
+    for key, value in DEFAULTS.items():
+        parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
+    return parser
+
+
+def worker_main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m course.multiworker`` (one worker process)."""
+    args = _parser().parse_args(argv)
+    config = json.loads(os.environ.get("TF_CONFIG", "{}"))
+    index = int(config.get("task", {}).get("index", 0))
+    log = EventLog(args.log, index)
+    start_watchdog(args.deadline, args.exit_with_parent, args.log, index)
+    log("started", pid=os.getpid(), workers=len(config.get("cluster", {}).get("worker", [])))
+    options = {key: getattr(args, key) for key in DEFAULTS}
+    try:
+        run_worker(args.workdir, log, check_fit_first=args.check_fit, **options)
+    except BaseException as exc:
+        log("error", error=_one_line(exc))
+        raise
+    finally:
+        log.close()
+    return 0
