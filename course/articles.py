@@ -35,6 +35,9 @@ class Article:
     """What the training loop prints, in the kit's words."""
     runs_as_written: str = "yes"
     """``"yes"``, or the reason the published code cannot run as written."""
+    errors: tuple[tuple[str, str], ...] = ()
+    """``(snippet, last error line)`` for each way it cannot run as written, as raised by the
+    minimal snippets of ``tools/article_errors.py`` (PyTorch 2.13, TensorFlow 2.21)."""
     labs: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -67,6 +70,11 @@ ARTICLES: tuple[Article, ...] = (
         prints="the loss of every step, as '[epoch, step] loss: x.xxx'",
         runs_as_written="uses torchvision without importing it, and its forward pass does "
                         "not flatten the 28×28 images before the first linear layer",
+        errors=(
+            ("B-no-flatten",
+             "RuntimeError: mat1 and mat2 shapes cannot be multiplied (1792x28 and 784x128)"),
+            ("B-torchvision", "NameError: name 'torchvision' is not defined"),
+        ),
         labs=("02",),
     ),
     Article(
@@ -78,6 +86,10 @@ ARTICLES: tuple[Article, ...] = (
         runs_as_written="feeds X_train and y_train, which it never defines, and uses "
                         "tf.placeholder/tf.Session, which TensorFlow 2 has only under "
                         "tf.compat.v1",
+        errors=(
+            ("C-X_train", "NameError: name 'X_train' is not defined"),
+            ("C-placeholder", "AttributeError: module 'tensorflow' has no attribute 'placeholder'"),
+        ),
         labs=("03",),
     ),
     Article(
@@ -86,6 +98,7 @@ ARTICLES: tuple[Article, ...] = (
         framework="PyTorch", layers=(784, 500, 10), loss="cross-entropy",
         optimizer="plain SGD", learning_rate=0.01, epochs=100, prints="nothing",
         runs_as_written="iterates over train_loader, which it never defines",
+        errors=(("D-train_loader", "NameError: name 'train_loader' is not defined"),),
         labs=("01", "02"),
     ),
     Article(
@@ -95,6 +108,7 @@ ARTICLES: tuple[Article, ...] = (
         framework="PyTorch", layers=(784, 500, 10), loss="cross-entropy",
         optimizer="plain SGD", learning_rate=0.01, epochs=10, prints="nothing",
         runs_as_written="iterates over trainloader, which it never defines",
+        errors=(("E-trainloader", "NameError: name 'trainloader' is not defined"),),
         labs=("01", "05", "06", "07"),
     ),
 )

@@ -102,3 +102,31 @@ def test_labels_and_lookups() -> None:
     for item in ARTICLES:
         assert "→".join(str(n) for n in item.layers) in item.label_en
         assert "→".join(str(n) for n in item.layers) in item.label_zh
+
+
+def _snippets():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("article_errors",
+                                                  ROOT / "tools" / "article_errors.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SNIPPETS = _snippets()
+RECORDED = {key: line for item in ARTICLES for key, line in item.errors}
+
+
+def test_every_snippet_has_a_recorded_error_and_every_record_a_snippet() -> None:
+    assert set(RECORDED) == set(SNIPPETS.SNIPPETS)
+    for item in ARTICLES:
+        assert bool(item.errors) == (item.runs_as_written != "yes"), item.key
+
+
+@pytest.mark.parametrize("key", sorted(SNIPPETS.SNIPPETS))
+def test_recorded_errors_are_what_the_snippets_raise(key: str) -> None:
+    module = SNIPPETS.SNIPPETS[key][0]
+    if not SNIPPETS.available(module):
+        pytest.skip(f"{module} is not installed here (pip install -e '.[bench]' for PyTorch)")
+    assert SNIPPETS.error_line(key) == RECORDED[key]
