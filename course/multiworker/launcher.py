@@ -98,7 +98,7 @@ class Cluster:
         (self.workdir / "logs").mkdir(parents=True, exist_ok=True)
         addresses = [f"127.0.0.1:{port}" for port in free_ports(self.n_workers)]
         args = [sys.executable, "-m", "course.multiworker", "--workdir", str(self.workdir),
-                "--deadline", str(self.deadline_s), "--exit-with-parent"]
+                "--deadline", str(self.deadline_s), "--launcher-pid", str(os.getpid())]
         if self.check_fit:
             args.append("--check-fit")
         for key, value in self.options.items():

@@ -36,18 +36,18 @@ def alive(pid: int) -> bool:
     return True
 
 
-def start_watchdog(deadline_s: float, with_parent: bool, log_path: Path, index: int) -> None:
-    """Start the watchdog of this worker process: it stops it when its launcher goes away
-    (``with_parent``) or ``deadline_s`` passes.
+def start_watchdog(deadline_s: float, launcher_pid: int, log_path: Path, index: int) -> None:
+    """Start the watchdog of this worker process: it stops it when process ``launcher_pid``
+    goes away or ``deadline_s`` passes.
 
-    The launcher asks for both; a worker started by hand on a real machine has neither
-    (``deadline_s`` 0), and then no watchdog starts.
+    The launcher asks for both, naming its own PID (by the time the worker gets here, a
+    launcher that crashed may be gone already, and the worker's parent is then ``init``). A
+    worker started by hand on a real machine has neither (both 0): no watchdog starts.
     """
-    if deadline_s <= 0 and not with_parent:
+    if deadline_s <= 0 and not launcher_pid:
         return
-    subprocess.Popen([sys.executable, "-c", _MAIN, str(os.getpid()),
-                      str(os.getppid() if with_parent else 0), str(deadline_s),
-                      str(log_path), str(index)],
+    subprocess.Popen([sys.executable, "-c", _MAIN, str(os.getpid()), str(launcher_pid),
+                      str(deadline_s), str(log_path), str(index)],
                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL, start_new_session=True)
 

@@ -220,8 +220,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log", required=True, type=Path)
     parser.add_argument("--deadline", type=float, default=0.0,
                         help="exit after this many seconds (0: never)")
-    parser.add_argument("--exit-with-parent", action="store_true",
-                        help="exit when the process that started this one goes away")
+    parser.add_argument("--launcher-pid", type=int, default=0,
+                        help="exit when this process (the launcher) goes away (0: never)")
     parser.add_argument("--check-fit", action="store_true")
     for key, value in DEFAULTS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)
@@ -234,7 +234,7 @@ def worker_main(argv: Sequence[str] | None = None) -> int:
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     index = int(config.get("task", {}).get("index", 0))
     log = EventLog(args.log, index)
-    start_watchdog(args.deadline, args.exit_with_parent, args.log, index)
+    start_watchdog(args.deadline, args.launcher_pid, args.log, index)
     log("started", pid=os.getpid(), workers=len(config.get("cluster", {}).get("worker", [])))
     options = {key: getattr(args, key) for key in DEFAULTS}
     try:
