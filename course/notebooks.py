@@ -155,6 +155,38 @@ def _lab_metadata(metadata: dict) -> dict:
     return kept
 
 
+def _make_lab_cell(cell: nbformat.NotebookNode, nbgrader: dict, where: str) -> None:
+    """Turn one solution cell into its lab cell, in place (the errors: see :func:`make_lab`)."""
+    grade_id = nbgrader.get("grade_id")
+    original = _source(cell)
+    is_code = cell.cell_type == "code"
+    source, has_solution, has_hidden = _apply_markers(original, is_code, where)
+    if has_solution and not (nbgrader.get("solution") is True and grade_id):
+        raise LabBuildError(
+            f"{where}: solution markers in a cell without nbgrader metadata "
+            '"solution": true and a "grade_id"'
+        )
+    if has_hidden and not (nbgrader.get("grade") is True and grade_id):
+        raise LabBuildError(
+            f"{where}: hidden tests in a cell without nbgrader metadata "
+            '"grade": true and a "grade_id"'
+        )
+    leftover = [word for word in _MARKER_WORDS if word in source]
+    if leftover:
+        raise LabBuildError(
+            f"{where}: marker text {leftover[0]!r} left in the lab; markers must be "
+            f"alone on their line, spelled exactly {BEGIN_SOLUTION!r} etc."
+        )
+    if is_code and (has_solution or has_hidden) and _parses(original) and not _parses(source):
+        raise LabBuildError(f"{where}: the lab cell is not valid Python:\n{source}")
+
+    cell.source = source
+    cell.metadata = _lab_metadata(cell.get("metadata", {}))
+    if is_code:
+        cell.outputs = []
+        cell.execution_count = None
+
+
 def make_lab(solution: nbformat.NotebookNode, source_name: str) -> nbformat.NotebookNode:
     """Turn a solution notebook into its lab.
 
@@ -183,34 +215,7 @@ def make_lab(solution: nbformat.NotebookNode, source_name: str) -> nbformat.Note
                     f"{where}: duplicate grade_id {grade_id!r} (also cell {grade_ids[grade_id]})"
                 )
             grade_ids[grade_id] = index
-
-        original = _source(cell)
-        is_code = cell.cell_type == "code"
-        source, has_solution, has_hidden = _apply_markers(original, is_code, where)
-        if has_solution and not (nbgrader.get("solution") is True and grade_id):
-            raise LabBuildError(
-                f"{where}: solution markers in a cell without nbgrader metadata "
-                '"solution": true and a "grade_id"'
-            )
-        if has_hidden and not (nbgrader.get("grade") is True and grade_id):
-            raise LabBuildError(
-                f"{where}: hidden tests in a cell without nbgrader metadata "
-                '"grade": true and a "grade_id"'
-            )
-        leftover = [word for word in _MARKER_WORDS if word in source]
-        if leftover:
-            raise LabBuildError(
-                f"{where}: marker text {leftover[0]!r} left in the lab; markers must be "
-                f"alone on their line, spelled exactly {BEGIN_SOLUTION!r} etc."
-            )
-        if is_code and (has_solution or has_hidden) and _parses(original) and not _parses(source):
-            raise LabBuildError(f"{where}: the lab cell is not valid Python:\n{source}")
-
-        cell.source = source
-        cell.metadata = _lab_metadata(cell.get("metadata", {}))
-        if is_code:
-            cell.outputs = []
-            cell.execution_count = None
+        _make_lab_cell(cell, nbgrader, where)
 
     lab.metadata = {
         key: copy.deepcopy(lab.metadata[key])
@@ -455,8 +460,3 @@ def lab_problems(solutions_dir: Path, labs_dir: Path) -> dict[str, str]:
         if any(manifest.get(n) != _sha256((labs_dir / n).read_bytes()) for n in names):
             problems[MANIFEST_NAME] = "does not record the current labs"
     return dict(sorted(problems.items()))
-
-
-def check_labs(solutions_dir: Path, labs_dir: Path) -> list[str]:
-    """Return the names of stale, missing or orphan labs (empty list = ``labs/`` in sync)."""
-    return list(lab_problems(solutions_dir, labs_dir))

@@ -15,7 +15,7 @@ from course.notebooks import (
     MANIFEST_NAME,
     LabBuildError,
     build_labs,
-    check_labs,
+    lab_problems,
     lab_text,
     make_lab,
 )
@@ -305,24 +305,27 @@ def test_build_writes_labs_and_manifest(repo):
     assert (labs / "01_scale.ipynb").read_text(encoding="utf-8") == lab_text(
         solutions / "01_scale.ipynb"
     )
-    assert check_labs(solutions, labs) == []
+    assert lab_problems(solutions, labs) == {}
     assert build_labs(solutions, labs).unchanged == ["01_scale.ipynb", "02_other.ipynb"]
 
 
 def test_check_names_stale_missing_and_orphan_labs(repo):
     solutions, labs = repo
-    assert check_labs(solutions, labs) == ["01_scale.ipynb", "02_other.ipynb"]
+    assert lab_problems(solutions, labs) == {"01_scale.ipynb": "missing",
+                                             "02_other.ipynb": "missing"}
     build_labs(solutions, labs)
     write_solution(solutions, "02_other.ipynb", new_notebook(cells=[new_code_cell("x = 2")]))
     (labs / "99_orphan.ipynb").write_text("{}")
-    assert check_labs(solutions, labs) == ["02_other.ipynb", "99_orphan.ipynb"]
+    assert lab_problems(solutions, labs) == {
+        "02_other.ipynb": "differs from what 02_other.ipynb in solutions generates",
+        "99_orphan.ipynb": "has no solution"}
 
 
 def test_check_flags_a_manifest_that_does_not_match(repo):
     solutions, labs = repo
     build_labs(solutions, labs)
     (labs / MANIFEST_NAME).unlink()
-    assert check_labs(solutions, labs) == [MANIFEST_NAME]
+    assert lab_problems(solutions, labs) == {MANIFEST_NAME: "does not record the current labs"}
 
 
 def test_invalid_solution_writes_nothing(repo):

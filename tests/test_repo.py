@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course.cli import main as course_main
 from course.execute import tf_log_lines
-from course.notebooks import check_labs
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -49,8 +49,10 @@ def test_pytest_config_keeps_nbval_flags_inert():
     assert "--nbval " not in addopts + " " and "--nbval-lax" not in addopts
 
 
-def test_labs_are_in_sync_with_solutions():
-    assert check_labs(ROOT / "solutions", ROOT / "labs") == []
+def test_labs_are_in_sync_with_solutions(capsys):
+    status = course_main(["build-labs", "--check", "--solutions", str(ROOT / "solutions"),
+                          "--labs", str(ROOT / "labs")])
+    assert status == 0, capsys.readouterr().out
     assert {p.name for p in (ROOT / "labs").glob("*.ipynb")} == {p.name for p in SOLUTIONS}
 
 
