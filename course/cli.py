@@ -23,16 +23,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from course.paths import show_path as _show
+
 EXIT_OK, EXIT_PROBLEM, EXIT_ERROR = 0, 1, 2
-
-
-def _show(path: Path) -> str:
-    """Return ``path`` relative to the working directory when it lies below it."""
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _error(message: str) -> int:

@@ -61,15 +61,15 @@ class LabBuildError(ValueError):
 def _where(source_name: str, index: int, cell: nbformat.NotebookNode) -> str:
     """Return "solutions/x.ipynb, cell 3 (grade_id 'y')" for error messages."""
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    first = next((line.strip() for line in _source(cell).split("\n") if line.strip()), "")
+    first = next((line.strip() for line in cell_source(cell).split("\n") if line.strip()), "")
     label = f"grade_id {grade_id!r}" if grade_id else f"starts {first[:40]!r}"
     return f"solutions/{source_name}, cell {index} ({cell.cell_type}, {label})"
 
 
-def _source(cell: nbformat.NotebookNode) -> str:
+def cell_source(cell: nbformat.NotebookNode) -> str:
     """Return a cell's source as one string (nbformat allows a list of lines)."""
     src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else src
+    return "".join(src) if isinstance(src, list) else str(src)
 
 
 def _code_gap(region: list[str], indent: str) -> list[str]:
@@ -158,7 +158,7 @@ def _lab_metadata(metadata: dict) -> dict:
 def _make_lab_cell(cell: nbformat.NotebookNode, nbgrader: dict, where: str) -> None:
     """Turn one solution cell into its lab cell, in place (the errors: see :func:`make_lab`)."""
     grade_id = nbgrader.get("grade_id")
-    original = _source(cell)
+    original = cell_source(cell)
     is_code = cell.cell_type == "code"
     source, has_solution, has_hidden = _apply_markers(original, is_code, where)
     if has_solution and not (nbgrader.get("solution") is True and grade_id):

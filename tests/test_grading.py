@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import hmac
 import json
 import re
 from pathlib import Path
@@ -464,7 +465,7 @@ def test_plan_restores_check_cells_and_keeps_added_cells_in_place():
     set_source(nb, "lab01-build_mlp-check", "print('✔')")
     add_after(nb, "lab01-build_mlp", "helper = 1")
     nb.cells.insert(0, new_code_cell("first = 1"))
-    solution = grading._load_solution(LAB01)
+    solution = grading.load_solution(LAB01)
     steps, notes = grading.plan_notebook(nb, solution)
     kinds = [(s.kind, s.grade_id) for s in steps if s.kind != "solution"]
     assert kinds[0] == ("extra", None) and steps[0].source == "first = 1"
@@ -493,11 +494,11 @@ def run_grader_in_process(user_ns: dict, segments: list[list[str]],
     """Run the grader cell's code here (no kernel) and return its verified result."""
     step = grading.Step("check", "", "test", grade_id="g-check", points=1,
                         segments=[tuple(s) for s in segments])
-    aliases = grading._course_aliases([setup])
+    aliases = grading.course_aliases([setup])
     spec = grading.grader_spec(step, "key", grading.package_hashes(), aliases)
     published: list[dict] = []
     namespace: dict = {}
-    exec(grading._GRADER_SOURCE, namespace)
+    exec(grading.GRADER_SOURCE, namespace)
     namespace["_grader_main"](spec, user_ns, published.append)
     outputs = [{"output_type": "display_data", "data": message} for message in published]
     result = grading.read_result(outputs, "key", "g-check")
@@ -551,7 +552,7 @@ def test_hidden_errors_lose_their_message():
 
 def test_only_one_correctly_signed_result_counts():
     payload = json.dumps({"grade_id": "g", "results": [], "error": None}, sort_keys=True)
-    good = grading.hmac.new(b"k", payload.encode(), "sha256").hexdigest()
+    good = hmac.new(b"k", payload.encode(), "sha256").hexdigest()
 
     def outputs(*macs):
         return [{"output_type": "display_data",

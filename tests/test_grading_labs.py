@@ -106,7 +106,7 @@ def test_python_source_translates_ipython_syntax_and_keeps_python() -> None:
                                    "%time x = 1"])
 def test_course_aliases_survive_ipython_syntax_in_any_setup_cell(magic: str) -> None:
     setup = f"{magic}\nimport course.checks.lab03 as checks\nfrom course import data\n"
-    aliases = grading._course_aliases([setup])
+    aliases = grading.course_aliases([setup])
     assert aliases["checks"] == ["module", "course.checks.lab03", None]
     assert aliases["data"] == ["from", "course", "data"]
 
