@@ -38,6 +38,8 @@ class Article:
     errors: tuple[tuple[str, str], ...] = ()
     """``(snippet, last error line)`` for each way it cannot run as written, as raised by the
     minimal snippets of ``tools/article_errors.py`` (PyTorch 2.13, TensorFlow 2.21)."""
+    topics: tuple[str, ...] = ()
+    """Theory the labs draw from it, as the words the article itself uses (tested)."""
     labs: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -60,7 +62,8 @@ ARTICLES: tuple[Article, ...] = (
         batch_size=64,
         prints="the running mean of the last 100 losses, every 100 batches, as "
                "'[epoch, batch] loss: x.xxx'",
-        labs=("01", "04", "05"),
+        topics=("y = f(W_2f(W_1x+b_1)+b_2)", "反向传播", "梯度下降", "分布式计算", "多台计算机"),
+        labs=("01", "04", "05", "06"),
     ),
     Article(
         key="B", file="001_5e29e311cac75af1.txt",
@@ -75,6 +78,7 @@ ARTICLES: tuple[Article, ...] = (
              "RuntimeError: mat1 and mat2 shapes cannot be multiplied (1792x28 and 784x128)"),
             ("B-torchvision", "NameError: name 'torchvision' is not defined"),
         ),
+        topics=("输入层", "隐藏层", "输出层", "y = f(Wx + b)", "从输出层向输入层传播梯度"),
         labs=("02",),
     ),
     Article(
@@ -90,6 +94,7 @@ ARTICLES: tuple[Article, ...] = (
             ("C-X_train", "NameError: name 'X_train' is not defined"),
             ("C-placeholder", "AttributeError: module 'tensorflow' has no attribute 'placeholder'"),
         ),
+        topics=("均方误差", "梯度下降"),
         labs=("03",),
     ),
     Article(
@@ -99,7 +104,9 @@ ARTICLES: tuple[Article, ...] = (
         optimizer="plain SGD", learning_rate=0.01, epochs=100, prints="nothing",
         runs_as_written="iterates over train_loader, which it never defines",
         errors=(("D-train_loader", "NameError: name 'train_loader' is not defined"),),
-        labs=("01", "02"),
+        topics=("1750亿", "高斯分布或均匀分布", "均方误差", "交叉熵", "Adam", "RMSProp",
+                "过拟合", "泛化", "数百个GPU"),
+        labs=("01", "02", "05"),
     ),
     Article(
         key="E", file="004_98fb397e775dd81f.txt",
@@ -109,7 +116,8 @@ ARTICLES: tuple[Article, ...] = (
         optimizer="plain SGD", learning_rate=0.01, epochs=10, prints="nothing",
         runs_as_written="iterates over trainloader, which it never defines",
         errors=(("E-trainloader", "NameError: name 'trainloader' is not defined"),),
-        labs=("01", "05", "06", "07"),
+        topics=("迁移学习", "预训练模型", "差的平方和的平均值"),
+        labs=("01", "07"),
     ),
 )
 

@@ -130,3 +130,25 @@ def test_recorded_errors_are_what_the_snippets_raise(key: str) -> None:
     if not SNIPPETS.available(module):
         pytest.skip(f"{module} is not installed here (pip install -e '.[bench]' for PyTorch)")
     assert SNIPPETS.error_line(key) == RECORDED[key]
+
+
+@needs_articles
+@pytest.mark.parametrize("item", ARTICLES, ids=[a.key for a in ARTICLES])
+def test_the_theory_the_labs_draw_from_an_article_is_in_it(item: Article) -> None:
+    text = (ARTICLES_DIR / item.file).read_text(encoding="utf-8")
+    assert item.topics
+    for words in item.topics:
+        assert words in text, words
+
+
+def test_readme_names_every_article_and_its_labs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for item in ARTICLES:
+        row = next((line for line in readme.splitlines() if f"**{item.title}**" in line), "")
+        assert row, f"README has no row for {item.title}"
+        assert item.title_zh in row and row.rstrip(" |").endswith(", ".join(item.labs))
+        for lab in item.labs:
+            syllabus = next(line for line in readme.splitlines()
+                            if line.startswith(f"| **{lab} "))
+            cited = re.findall(r"\*\*Articles? ([A-E](?:(?:, | and )[A-E])*)\*\*", syllabus)
+            assert any(item.key in group for group in cited), (lab, item.key, cited)
