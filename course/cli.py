@@ -5,7 +5,7 @@ Subcommands::
     course build-labs [--check | --force] [--solutions DIR] [--labs DIR]
     course run-solutions [NAMES...] [--timeout S] [--solutions DIR]
     course grade PATH [PATH ...] [--timeout-cell S] [--timeout-total S] [--out DIR]
-                 [--format json|md|csv] [--solutions DIR]
+                 [--format json|md|csv] [--solutions DIR] [--jobs N]
     course data [--full] [--cache-dir DIR]
     course doctor [--cache-dir DIR] [--timeout S]
 
@@ -19,6 +19,7 @@ failed notebook); 2 it could not run (bad usage, invalid solution, missing data)
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -155,6 +156,16 @@ def _positive_seconds(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+    return value
+
+
 def _formats(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [name for name in names if name not in GRADE_FORMATS]
@@ -184,7 +195,11 @@ def _add_grade(parser: argparse.ArgumentParser) -> None:
         "NAME is the notebook's file stem (with its folders when stems repeat).\n\n"
         "exit status: 0 every notebook was graded (whatever its score); 2 a notebook could\n"
         "not be graded (not JSON, not a lab of this kit, cells of another lab: one sentence\n"
-        "on stderr, and the others are still graded) or bad usage."
+        "on stderr, and the others are still graded) or bad usage.\n\n"
+        "--jobs N grades N notebooks at once, each in its own kernel (and worker process);\n"
+        "the results are those of one at a time, written in the order given. Default: the\n"
+        "usable cores, the notebooks that fit in the available memory at 1.5 GiB each, and\n"
+        "the number of notebooks, whichever is smallest. A progress bar shows on a terminal."
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="the notebooks to grade")
     parser.add_argument(
@@ -207,10 +222,15 @@ def _add_grade(parser: argparse.ArgumentParser) -> None:
         help="the kit's solution notebooks, which define each lab and its check cells "
              "(default: solutions/ of the repository holding the installed course package, "
              "else of the current folder)")
+    parser.add_argument(
+        "--jobs", type=_positive_int, metavar="N",
+        help="notebooks graded at once, each in its own kernel (default: from the cores and "
+             "memory, see below)")
 
 
 def _grade(args: argparse.Namespace) -> int:
     from course import grading
+    from course.grading import batch
 
     solutions = Path(args.solutions) if args.solutions else grading.find_solutions_dir()
     if solutions is None or not solutions.is_dir():
@@ -222,15 +242,24 @@ def _grade(args: argparse.Namespace) -> int:
         formats = {"json", "md"} | ({"csv"} if len(args.paths) > 1 else set())
     out = Path(args.out)
     paths = [Path(p) for p in args.paths]
+    grade_one = functools.partial(grading.grade_notebook, solutions_dir=solutions,
+                                  timeout_cell=args.timeout_cell,
+                                  timeout_total=args.timeout_total)
+    jobs = args.jobs or batch.default_jobs(len(paths))
+    progress = batch.Progress(len(paths), jobs=jobs)
+    progress.start()
     reports = []
-    for path, name in zip(paths, grading.report_names(paths), strict=True):
-        report = grading.grade_notebook(path, solutions, timeout_cell=args.timeout_cell,
-                                        timeout_total=args.timeout_total)
-        grading.write_report(report, out, name, formats)
-        print(grading.summary_line(report), flush=True)
-        if report.error:
-            print(f"course: error: {report.error}", file=sys.stderr, flush=True)
-        reports.append(report)
+    try:
+        for name, report in zip(grading.report_names(paths),
+                                batch.grade_in_order(paths, grade_one, jobs, progress),
+                                strict=True):
+            grading.write_report(report, out, name, formats)
+            progress.echo(grading.summary_line(report))
+            if report.error:
+                progress.echo(f"course: error: {report.error}", sys.stderr)
+            reports.append(report)
+    finally:
+        progress.close()
     if "csv" in formats:
         out.mkdir(parents=True, exist_ok=True)
         (out / grading.GRADEBOOK_NAME).write_text(grading.gradebook_csv(reports),
