@@ -254,14 +254,15 @@ def stacked_batches(x: np.ndarray, y: np.ndarray, batch_size: int = 64,
     return tf.constant(xs), tf.constant(np.asarray(y)[order].reshape(steps, batch_size))
 
 
-def epoch_trainer(model: Any, optimizer: Any, loss_fn: Callable,
-                  jit_compile: bool = True) -> Callable[[Any, Any], Any]:
+def epoch_trainer(model: Any, optimizer: Any, loss_fn: Callable, jit_compile: bool = True,
+                  step_losses: bool = False) -> Callable[[Any, Any], Any]:
     """Return ``train_epoch(xs, ys)``: every step of an epoch in ONE compiled call.
 
     ``xs``, ``ys`` come from :func:`stacked_batches`. Inside one ``tf.function`` a
     ``tf.range`` loop runs the tape step on ``xs[i], ys[i]``, so the ~1 ms that each
     call of a compiled step costs (benchmarks/README.md) is paid once per epoch, and with
-    ``jit_compile`` XLA compiles the whole loop. Returns the mean of the step losses.
+    ``jit_compile`` XLA compiles the whole loop. Returns the mean of the step losses, or,
+    with ``step_losses=True``, the loss of every step (a vector, to print as Article B does).
     """
     import tensorflow as tf
 
@@ -275,4 +276,11 @@ def epoch_trainer(model: Any, optimizer: Any, loss_fn: Callable,
             total += optimizer_step(model, optimizer, loss_fn, xs[i], ys[i])
         return total / tf.cast(tf.shape(xs)[0], total.dtype)
 
-    return train_epoch
+    @tf.function(jit_compile=jit_compile)
+    def train_epoch_steps(xs: Any, ys: Any) -> Any:
+        losses = tf.TensorArray(tf.float32, size=tf.shape(xs)[0])
+        for i in tf.range(tf.shape(xs)[0]):
+            losses = losses.write(i, optimizer_step(model, optimizer, loss_fn, xs[i], ys[i]))
+        return losses.stack()
+
+    return train_epoch_steps if step_losses else train_epoch

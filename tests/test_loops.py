@@ -145,8 +145,9 @@ def test_stacked_batches_shuffles_whole_pairs_and_drops_the_partial_batch():
     assert np.array_equal(ordered.numpy().reshape(-1, 2), x[:24])
 
 
+@pytest.mark.parametrize("step_losses", [False, True], ids=["mean", "per-step"])
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
-def test_epoch_trainer_equals_one_compiled_step_per_batch(jit_compile):
+def test_epoch_trainer_equals_one_compiled_step_per_batch(jit_compile, step_losses):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((96, 6)).astype("float32")
     y = np.argmax(x[:, :3], axis=1).astype("int32")
@@ -156,15 +157,18 @@ def test_epoch_trainer_equals_one_compiled_step_per_batch(jit_compile):
 
     fast = _tiny_model(initial)
     train_epoch = loops.epoch_trainer(fast, keras.optimizers.SGD(0.1, momentum=0.9), loss_fn,
-                                      jit_compile=jit_compile)
+                                      jit_compile=jit_compile, step_losses=step_losses)
     slow = _tiny_model(initial)
     optimizer, step = keras.optimizers.SGD(0.1, momentum=0.9), tf.function(loops.train_step)
     for epoch in range(3):
         xs, ys = loops.stacked_batches(x, y, batch_size=16, seed=epoch)
-        mean_loss = float(train_epoch(xs, ys))
+        result = train_epoch(xs, ys).numpy()
         losses = [float(step(slow, optimizer, loss_fn, xs[i], ys[i], keras.metrics.Mean(),
                              keras.metrics.SparseCategoricalAccuracy())) for i in range(6)]
-        assert mean_loss == pytest.approx(np.mean(losses), rel=1e-5)
+        if step_losses:
+            assert result.shape == (6,) and np.allclose(result, losses, rtol=1e-5, atol=0)
+        else:
+            assert result.shape == () and result == pytest.approx(np.mean(losses), rel=1e-5)
     assert train_epoch.experimental_get_tracing_count() == 1  # one graph for every epoch
     for a, b in zip(fast.get_weights(), slow.get_weights(), strict=True):
         assert np.allclose(a, b, rtol=0, atol=1e-6)
