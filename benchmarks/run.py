@@ -379,7 +379,7 @@ def _worker_env(group: Group) -> dict[str, str]:
     return env
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split(
         "\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -394,6 +394,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=FsPath, help="also write the raw results to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=FsPath, help=argparse.SUPPRESS)
+    return parser
+
+
+def _run_workers(groups: list[Group], args: argparse.Namespace) -> list[dict] | int:
+    """Run each group in a process of its own; return their results, or the exit status of
+    the first that failed."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for group in groups:
+            out = FsPath(tmp) / f"{group.name}-{group.framework}.json"
+            cmd = [sys.executable, "-m", "benchmarks", "--worker", group.ident, "--out", str(out),
+                   "--threads", str(args.threads)]
+            if args.quick:
+                cmd.append("--quick")
+            done = subprocess.run(cmd, env=_worker_env(group), stdout=subprocess.DEVNULL)
+            if done.returncode != 0:
+                print(f"group {group.ident} failed (exit {done.returncode})", file=sys.stderr)
+                return done.returncode
+            results.append(json.loads(out.read_text()))
+    return results
+
+
+def _versions(results: list[dict]) -> dict[str, str]:
+    versions = {"numpy": __import__("numpy").__version__}
+    for r in results:
+        versions["PyTorch" if r["framework"] == "torch" else "TensorFlow"] = r["version"]
+    try:  # the parent process never imports TensorFlow
+        versions["Keras"] = metadata.version("keras")
+    except metadata.PackageNotFoundError:
+        pass
+    return versions
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
 
@@ -413,29 +448,13 @@ def main(argv: list[str] | None = None) -> int:
         f" --threads {args.threads}" if args.threads != THREADS else "")
     start, load_start = time.perf_counter(), load_average()
     print(f"{command}: {len(groups)} groups, load {load_start:.2f}", file=sys.stderr)
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for group in groups:
-            out = FsPath(tmp) / f"{group.name}-{group.framework}.json"
-            cmd = [sys.executable, "-m", "benchmarks", "--worker", group.ident, "--out", str(out),
-                   "--threads", str(args.threads)]
-            if args.quick:
-                cmd.append("--quick")
-            done = subprocess.run(cmd, env=_worker_env(group), stdout=subprocess.DEVNULL)
-            if done.returncode != 0:
-                print(f"group {group.ident} failed (exit {done.returncode})", file=sys.stderr)
-                return done.returncode
-            results.append(json.loads(out.read_text()))
-    versions = {"numpy": __import__("numpy").__version__}
-    for r in results:
-        versions["PyTorch" if r["framework"] == "torch" else "TensorFlow"] = r["version"]
-    try:  # the parent process never imports TensorFlow
-        versions["Keras"] = metadata.version("keras")
-    except metadata.PackageNotFoundError:
-        pass
+    results = _run_workers(groups, args)
+    if isinstance(results, int):
+        return results
     meta = {
         "command": command, "wall_s": time.perf_counter() - start, "cpu": _cpu_model(),
-        "cores": os.cpu_count(), "python": platform.python_version(), "versions": versions,
+        "cores": os.cpu_count(), "python": platform.python_version(),
+        "versions": _versions(results),
         "load_start": load_start, "load_end": load_average(),
         "openblas": os.environ.get("OPENBLAS_CORETYPE"), "peak_n": sizes.peak_n,
         "quick": args.quick, "threads": args.threads,

@@ -99,7 +99,7 @@ def _start_jupyterlab(served: Path, home: Path, port: int) -> subprocess.Popen:
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--allow-root")
-    log = open(home / "jupyterlab.log", "wb")  # noqa: SIM115  (closed with the process)
+    log = open(home / "jupyterlab.log", "wb")  # closed with the process
     return subprocess.Popen(args, cwd=served, env=env, stdin=subprocess.DEVNULL, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -139,6 +139,46 @@ def _stop_jupyterlab(server: subprocess.Popen, port: int) -> None:
         pass
 
 
+def _served_copy(tmp_path: Path) -> Path:
+    """A folder holding a copy of the lab for JupyterLab to serve (and no old screenshot)."""
+    served = tmp_path / "labs"
+    served.mkdir()
+    shutil.copy2(LAB, served / LAB.name)
+    ARTIFACTS.mkdir(exist_ok=True)
+    SCREENSHOT.unlink(missing_ok=True)
+    return served
+
+
+def _run_all_cells(page) -> None:
+    """In the open lab: wait for the kernel, Run ▸ Run All Cells as a learner would, check the
+    first exercise's hint and where the run stops, and save the screenshot."""
+    notebook = page.locator(".jp-NotebookPanel").first
+    notebook.wait_for(state="visible", timeout=120_000)
+    page.locator(".jp-Notebook-cell").first.wait_for(state="visible")
+    # Run All before the kernel's websocket is connected runs nothing: wait for it.
+    page.wait_for_function(KERNEL_READY, timeout=120_000)
+
+    # Run ▸ Run All Cells, as a learner would.
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+    hint = page.locator(".jp-OutputArea-output", has_text=HINT.strip()).first
+    hint.wait_for(state="visible", timeout=RUN_ALL_S * 1000)
+    text = hint.inner_text()
+    assert HINT in text, text
+    assert "preprocess returned None" in text, text
+    # The run goes on to the next checks and stops at the first unimplemented function.
+    page.locator(".jp-OutputArea-output", has_text="NotImplementedError").first.wait_for(
+        state="visible", timeout=RUN_ALL_S * 1000)
+    assert page.locator(".jp-OutputArea-output",
+                        has_text="✘ make_dataset: 0/2 points").count() == 1
+
+    hint.scroll_into_view_if_needed()
+    page.mouse.wheel(0, -250)  # show the exercise's code above its check
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENSHOT))
+
+
 def test_run_all_cells_of_lab01_in_chromium_shows_the_first_hint(tmp_path):
     sync_api = pytest.importorskip(
         "playwright.sync_api",
@@ -149,11 +189,7 @@ def test_run_all_cells_of_lab01_in_chromium_shows_the_first_hint(tmp_path):
                     "`apt-get install chromium` (.ci/run does this)")
 
     before = hashlib.sha256(LAB.read_bytes()).hexdigest()
-    served = tmp_path / "labs"
-    served.mkdir()
-    shutil.copy2(LAB, served / LAB.name)
-    ARTIFACTS.mkdir(exist_ok=True)
-    SCREENSHOT.unlink(missing_ok=True)
+    served = _served_copy(tmp_path)
 
     port = _free_port()
     server = _start_jupyterlab(served, tmp_path, port)
@@ -170,31 +206,7 @@ def test_run_all_cells_of_lab01_in_chromium_shows_the_first_hint(tmp_path):
         page.set_default_timeout(60_000)
         page.goto(f"http://127.0.0.1:{port}/lab/tree/{LAB.name}?token={TOKEN}")
         try:
-            notebook = page.locator(".jp-NotebookPanel").first
-            notebook.wait_for(state="visible", timeout=120_000)
-            page.locator(".jp-Notebook-cell").first.wait_for(state="visible")
-            # Run All before the kernel's websocket is connected runs nothing: wait for it.
-            page.wait_for_function(KERNEL_READY, timeout=120_000)
-
-            # Run ▸ Run All Cells, as a learner would.
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-
-            hint = page.locator(".jp-OutputArea-output", has_text=HINT.strip()).first
-            hint.wait_for(state="visible", timeout=RUN_ALL_S * 1000)
-            text = hint.inner_text()
-            assert HINT in text, text
-            assert "preprocess returned None" in text, text
-            # The run goes on to the next checks and stops at the first unimplemented function.
-            page.locator(".jp-OutputArea-output", has_text="NotImplementedError").first.wait_for(
-                state="visible", timeout=RUN_ALL_S * 1000)
-            assert page.locator(".jp-OutputArea-output",
-                                has_text="✘ make_dataset: 0/2 points").count() == 1
-
-            hint.scroll_into_view_if_needed()
-            page.mouse.wheel(0, -250)  # show the exercise's code above its check
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(SCREENSHOT))
+            _run_all_cells(page)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "lab01-failure.png"))
             raise

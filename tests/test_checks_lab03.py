@@ -128,7 +128,7 @@ def test_mse_rejects_typical_mistakes():
 # ------------------------------------------------------------------------------ train_step
 
 
-def _step_variants(ref):
+def _step_variants(ref):  # noqa: C901, PLR0915 — nine one-mistake train_steps, side by side
     forward, mse = ref["forward"], ref["mse"]
 
     def loss_outside_tape(params, x, y, learning_rate=0.01):

@@ -182,11 +182,13 @@ def test_test_step_must_not_update_the_weights(ref):
 # -------------------------------------------------------------------------------- fit_loop
 
 
-def _fit_loop(reset=True, record="mean", validate_on="val", validate="after", bar="verbose",
-              per_batch=False, keys=tuple(NAMES)):
+def _fit_loop(  # noqa: C901 — one switch per typical mistake, all in one loop to compare
+        reset=True, record="mean", validate_on="val", validate="after", bar="verbose",
+        per_batch=False, keys=tuple(NAMES)):
     """A fit_loop with one typical mistake switched on."""
-    def loop(model, optimizer, loss_fn, train_ds, val_ds, epochs, train_step=None,
-             test_step=None, verbose=1):
+    def loop(  # noqa: C901 — the switches of _fit_loop
+            model, optimizer, loss_fn, train_ds, val_ds, epochs, train_step=None,
+            test_step=None, verbose=1):
         metrics = [keras.metrics.Mean(), keras.metrics.SparseCategoricalAccuracy(),
                    keras.metrics.Mean(), keras.metrics.SparseCategoricalAccuracy()]
         history = {key: [] for key in keys}

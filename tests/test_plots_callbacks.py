@@ -10,11 +10,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-from matplotlib.colors import to_rgba  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
 
-from course import plots  # noqa: E402
+from course import plots
 
 LOGS = {"loss": [0.9, 0.5, 0.3], "accuracy": [0.7, 0.85, 0.9]}
 VAL = {"val_loss": [1.0, 0.6, 0.5], "val_accuracy": [0.65, 0.8, 0.82]}

@@ -3,9 +3,12 @@ and a generated lab that runs up to its first gap."""
 
 from __future__ import annotations
 
+import ast
+import fnmatch
 import importlib.util
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -22,6 +25,28 @@ from course.execute import tf_log_lines
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 IGNORE = "# NBVAL_IGNORE_OUTPUT"
+MAX_FUNCTION_LINES = 60
+# A longer function's def line ends "noqa: PLR0915 — <why this is the clearest form>".
+STATED_REASON = re.compile(r"#\s*noqa:[A-Z0-9,\s]*\bPLR0915\b[A-Z0-9,\s]*[—–-]+\s*\w")
+
+
+def _pyproject() -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _long_functions(source: str) -> list[tuple[int, str, int]]:
+    """``(line, name, length)`` of each function over MAX_FUNCTION_LINES lines whose ``def``
+    line states no reason."""
+    lines = source.splitlines()
+    return [(node.lineno, node.name, node.end_lineno - node.lineno + 1)
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+            and not STATED_REASON.search(lines[node.lineno - 1])]
 
 
 def _readme_command(name: str) -> str:
@@ -143,3 +168,29 @@ def test_sanitize_file_resolves_against_the_repo_root(monkeypatch, tmp_path):
     module.pytest_configure(config)
     assert Path(config.option.nbval_sanitize_with) == ROOT / "nbval_sanitize.cfg"
     assert Path(config.option.nbval_sanitize_with).is_file()
+
+
+def test_the_length_check_needs_a_stated_reason():
+    body = "    x = 1\n" * MAX_FUNCTION_LINES
+    assert _long_functions(f"def short():\n{body[:-10]}\n") == []
+    assert _long_functions(f"def long(a):\n{body}") == [(1, "long", MAX_FUNCTION_LINES + 1)]
+    assert _long_functions(f"def long():  # noqa: PLR0915\n{body}") != []
+    assert _long_functions(f"def long():  # noqa: C901, PLR0915 — one table\n{body}") == []
+
+
+def test_no_function_in_course_is_longer_than_60_lines_without_a_stated_reason():
+    """Function size is a rule: over 60 lines, the def line says why (``# noqa: PLR0915 —``).
+
+    Files whose PLR0915 ruff ignores in pyproject.toml (the TEMPORARY ignores of the
+    grading/checks refactors) are skipped: removing the ignore enables this check for them.
+    """
+    ignores = _pyproject()["tool"]["ruff"]["lint"]["per-file-ignores"]
+    skipped = [glob for glob, rules in ignores.items() if "PLR0915" in rules]
+    offenders = []
+    for path in sorted((ROOT / "course").rglob("*.py")):
+        name = path.relative_to(ROOT).as_posix()
+        if not any(fnmatch.fnmatch(name, glob) for glob in skipped):
+            offenders += [f"{name}:{line} {function}() is {length} lines"
+                          for line, function, length in _long_functions(path.read_text("utf-8"))]
+    assert not offenders, "split these, or state why on the def line:\n" + "\n".join(offenders)
+

@@ -22,6 +22,11 @@ class WorkerRun:
         """The events of one kind, in order."""
         return [e for e in self.events if e.get("event") == kind]
 
+    def _value(self, kind: str, key: str, position: int, default: Any = None) -> Any:
+        """Field ``key`` of the event of ``kind`` at ``position`` (0: first, -1: last)."""
+        found = self.of(kind)
+        return found[position][key] if found else default
+
     @property
     def finished(self) -> bool:
         """True when the worker trained to the end and exited with status 0."""
@@ -30,26 +35,22 @@ class WorkerRun:
     @property
     def first_step(self) -> int | None:
         """The first step this run trained (1 when it started from scratch)."""
-        steps = self.of("step")
-        return steps[0]["step"] if steps else None
+        return self._value("step", "step", 0)
 
     @property
     def last_step(self) -> int:
         """The last step this run completed (0 when none)."""
-        steps = self.of("step")
-        return steps[-1]["step"] if steps else 0
+        return self._value("step", "step", -1, 0)
 
     @property
     def restored_step(self) -> int | None:
         """The checkpoint step it resumed from, or None when it started fresh."""
-        restored = self.of("restored")
-        return restored[0]["step"] if restored else None
+        return self._value("restored", "step", 0)
 
     @property
     def error(self) -> str:
         """The error this worker logged before it stopped ('' when none)."""
-        errors = self.of("error")
-        return errors[-1]["error"] if errors else ""
+        return self._value("error", "error", -1, "")
 
     @property
     def local_checkpoints(self) -> list[int] | None:
