@@ -194,3 +194,25 @@ def test_no_function_in_course_is_longer_than_60_lines_without_a_stated_reason()
                           for line, function, length in _long_functions(path.read_text("utf-8"))]
     assert not offenders, "split these, or state why on the def line:\n" + "\n".join(offenders)
 
+
+def test_packaging_is_pep_639_and_the_version_is_written_once():
+    config = _pyproject()
+    project = config["project"]
+    assert project["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT")
+    assert not [c for c in project.get("classifiers", []) if c.startswith("License ::")]
+    setuptools = [r for r in config["build-system"]["requires"] if r.startswith("setuptools")]
+    assert setuptools and int(setuptools[0].split(">=")[1].split(".")[0]) >= 77, setuptools
+    assert "version" not in project and "version" in project["dynamic"]
+    assert config["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "course.__version__"}
+
+    import course
+
+    pattern = re.compile(rf"(?<![\w.]){re.escape(course.__version__)}(?![\w.])")
+    try:
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                               check=True).stdout.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    written = [name for name in files if (ROOT / name).is_file()
+               and pattern.search((ROOT / name).read_text(encoding="utf-8", errors="replace"))]
+    assert written == ["course/__init__.py"], written
