@@ -6,6 +6,7 @@ Subcommands::
     course run-solutions [NAMES...] [--timeout S] [--solutions DIR]
     course grade PATH [PATH ...] [--timeout-cell S] [--timeout-total S] [--out DIR]
                  [--format json|md|csv] [--solutions DIR] [--jobs N]
+    course grade --gradescope-bundle ZIP [--timeout-cell S] [--timeout-total S] [--solutions DIR]
     course data [--full] [--cache-dir DIR]
     course doctor [--cache-dir DIR] [--timeout S]
 
@@ -199,9 +200,18 @@ def _add_grade(parser: argparse.ArgumentParser) -> None:
         "--jobs N grades N notebooks at once, each in its own kernel (and worker process);\n"
         "the results are those of one at a time, written in the order given. Default: the\n"
         "usable cores, the notebooks that fit in the available memory at 1.5 GiB each, and\n"
-        "the number of notebooks, whichever is smallest. A progress bar shows on a terminal."
+        "the number of notebooks, whichever is smallest. A progress bar shows on a terminal.\n\n"
+        "--gradescope-bundle ZIP writes Gradescope's autograder zip (setup.sh installs the\n"
+        "kit it carries; run_autograder grades /autograder/submission/*.ipynb into\n"
+        "/autograder/results/results.json with this command's timeouts and solutions;\n"
+        "COURSE_AUTOGRADER_ROOT moves /autograder). Its Dockerfile builds the same image for\n"
+        "any container runner, one container per submission:\n"
+        "  unzip ZIP -d bundle && docker build -t course-autograder bundle\n"
+        "  docker run --rm --network none -v \"$PWD/sub:/autograder/submission:ro\" \\\n"
+        "      -v \"$PWD/out:/autograder/results\" course-autograder /autograder/run_autograder"
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="the notebooks to grade")
+    parser.set_defaults(grade_parser=parser)
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="the notebooks to grade")
     parser.add_argument(
         "--timeout-cell", type=_positive_seconds, default=300.0, metavar="S",
         help="seconds a cell may run before it is interrupted; the notebook goes on and the "
@@ -226,6 +236,29 @@ def _add_grade(parser: argparse.ArgumentParser) -> None:
         "--jobs", type=_positive_int, metavar="N",
         help="notebooks graded at once, each in its own kernel (default: from the cores and "
              "memory, see below)")
+    parser.add_argument(
+        "--gradescope-bundle", metavar="ZIP",
+        help="write Gradescope's autograder zip (the kit, setup.sh, run_autograder) and grade "
+             "nothing")
+
+
+def _gradescope_bundle(args: argparse.Namespace, solutions: Path) -> int:
+    from course.grading import gradescope
+
+    if args.paths:
+        return _error("--gradescope-bundle writes the autograder and grades nothing: "
+                      "give it without PATH")
+    target = Path(args.gradescope_bundle)
+    try:
+        names = gradescope.build_bundle(target, solutions, timeout_cell=args.timeout_cell,
+                                        timeout_total=args.timeout_total)
+    except (gradescope.BundleError, OSError) as exc:
+        return _error(str(exc))
+    labs = sum(name.startswith("solutions/") for name in names)
+    print(f"wrote {_show(target)}: Gradescope's autograder ({len(names)} files, {labs} labs); "
+          "upload it as the assignment's autograder, or see `course grade --help` to run it "
+          "in containers")
+    return EXIT_OK
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -236,6 +269,10 @@ def _grade(args: argparse.Namespace) -> int:
     if solutions is None or not solutions.is_dir():
         where = _show(solutions) if solutions else "none in the kit's repository or here"
         return _error(f"no solutions folder found ({where}); pass --solutions DIR")
+    if args.gradescope_bundle:
+        return _gradescope_bundle(args, solutions)
+    if not args.paths:
+        args.grade_parser.error("the following arguments are required: PATH")
     if args.formats:
         formats = {name for group in args.formats for name in group}
     else:
