@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from typing import Any
 
 import numpy as np
 
-from course.checks import award, check, expect
+from course.checks import award, check, common, expect
 
 ORIGINAL_FORMAT = "[%d, %5d] loss: %.3f"
-
-
-def _synthetic_digits(n: int = 300, seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
-    """Fake uint8 'images' whose first pixel encodes the label and second row the index."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n).astype("uint8")
-    images = rng.integers(0, 256, (n, 28, 28)).astype("uint8")
-    images[:, 0, 0] = labels * 25
-    images[:, 0, 1] = 255  # so a correctly scaled batch has max exactly 1.0
-    images[:, 1, 0] = np.arange(n) % 256
-    images[:, 1, 1] = np.arange(n) // 256
-    return images, labels
+LINE = re.compile(r"^\[(\d+), *(\d+)\] loss: (-?\d+)(?:\.(\d+))?$")
+SHUFFLE_ROWS = 2_500  # enough to expose the usual fixed buffers (1000, 1024, 2048)
+SHUFFLE_BATCH = 500
 
 
 def reference_preprocess(images: np.ndarray) -> np.ndarray:
@@ -32,27 +24,12 @@ def reference_preprocess(images: np.ndarray) -> np.ndarray:
     return course_preprocess(images)
 
 
-def _decode_index(x: np.ndarray) -> np.ndarray:
-    """Recover each synthetic example's index from its preprocessed pixels 28 and 29."""
-    from course.data import MNIST_MEAN, MNIST_STD
-
-    pixels = np.rint((x[:, 28:30] * MNIST_STD + MNIST_MEAN) * 255).astype(int)
-    return pixels[:, 0] + 256 * pixels[:, 1]
-
-
-def _epoch(ds: Any, max_batches: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate one pass over ``ds`` (at most ``max_batches``) into NumPy arrays."""
-    xs, ys = zip(*[(np.asarray(x), np.asarray(y)) for x, y in ds.take(max_batches)],
-                 strict=True)
-    return np.concatenate(xs), np.concatenate(ys)
-
-
 @check(points=1)
 def preprocess(preprocess_fn: Any) -> None:
     """Check ``preprocess(images)`` → float32 (n, 784), scaled to [0, 1] then standardized."""
-    images, _ = _synthetic_digits(20)
+    images, _ = common.synthetic_digits(20)
     x = preprocess_fn(images)
-    expect(x is not None, "preprocess returned None: fill in the line marked # YOUR CODE HERE")
+    common.expect_returned(x, "preprocess", "the preprocessed array")
     x = np.asarray(x)
     expect(x.shape == (20, 784), f"return one row of 784 values per image: got shape {x.shape}; "
            "use images.reshape(len(images), 784)")
@@ -77,8 +54,9 @@ def make_dataset(make_dataset_fn: Any) -> None:
     """Check ``make_dataset(images, labels, batch_size, shuffle, seed)`` → a tf.data pipeline."""
     import tensorflow as tf
 
-    images, labels = _synthetic_digits()
+    images, labels = common.synthetic_digits()
     ds = make_dataset_fn(images, labels, batch_size=64, shuffle=False, seed=0)
+    common.expect_returned(ds, "make_dataset", "the tf.data.Dataset")
     expect(isinstance(ds, tf.data.Dataset),
            f"return a tf.data.Dataset (got {type(ds).__name__}); start from "
            "tf.data.Dataset.from_tensor_slices((preprocess(images), labels))")
@@ -91,7 +69,7 @@ def make_dataset(make_dataset_fn: Any) -> None:
     expect(x_spec.dtype == tf.float32, f"images must be float32, got {x_spec.dtype.name}")
     xb, _ = next(iter(ds))
     expect(xb.shape[0] == 64, f"the first batch has {xb.shape[0]} examples; batch_size is 64")
-    x, y = _epoch(ds)
+    x, y = common.one_pass(ds)
     n = min(len(x), len(images))
     expect(np.allclose(x[:n], reference_preprocess(images)[:n], atol=1e-5),
            "the images are not preprocessed, or come out of order with shuffle=False: apply "
@@ -102,53 +80,66 @@ def make_dataset(make_dataset_fn: Any) -> None:
            "partial batch or repeat the data")
     expect(np.array_equal(y.astype("int64"), labels.astype("int64")),
            "the labels come out changed: pass them through unchanged as integers")
-    shuffled = _epoch(make_dataset_fn(images, labels, batch_size=64, shuffle=True, seed=0))
-    index = _decode_index(shuffled[0])
-    expect(not np.array_equal(index, np.arange(len(images))),
+    _expect_shuffled(make_dataset_fn)
+
+
+def _expect_shuffled(make_dataset_fn: Any) -> None:
+    """Two epochs of 8,000 examples: a full shuffle, new every epoch, reproducible by seed."""
+    n = SHUFFLE_ROWS
+    images, labels = common.synthetic_digits(n, seed=8)
+
+    def build(seed: int) -> Any:
+        return make_dataset_fn(images, labels, batch_size=SHUFFLE_BATCH, shuffle=True, seed=seed)
+
+    ds = build(0)
+    x, y = common.one_pass(ds)
+    index = common.decode_index(x)
+    expect(not np.array_equal(index, np.arange(len(index))),
            "with shuffle=True the order must change: add .shuffle(len(images), seed=seed)")
-    expect(np.array_equal(np.sort(index), np.arange(len(images))),
+    expect(len(index) == n and np.array_equal(np.sort(index), np.arange(n)),
            "after shuffling every example must appear exactly once per epoch: shuffle the "
-           "whole data set (buffer size = number of examples) before batching")
-    expect(np.array_equal(shuffled[1].astype(int), labels[index].astype(int)),
+           "whole data set (buffer size = number of examples) before batching, and do not "
+           ".repeat() it")
+    expect(np.array_equal(y.astype(int), labels[index].astype(int)),
            "images and labels no longer match after shuffling: shuffle the (image, label) "
            "pairs together, not two arrays separately")
-    spans = [np.ptp(_decode_index(np.asarray(x))) for x, _ in
-             make_dataset_fn(images, labels, batch_size=64, shuffle=True, seed=0)]
-    expect(np.median(spans) > len(images) // 2,
+    spans = [np.ptp(part) for part in np.array_split(index, max(1, n // SHUFFLE_BATCH))]
+    expect(np.median(spans) > n // 2,
            "the batches only hold neighbouring examples: shuffle the examples over the "
            "whole data set (buffer size = number of examples) before .batch()")
-    again = _epoch(make_dataset_fn(images, labels, batch_size=64, shuffle=True, seed=0))
-    expect(np.array_equal(again[1], shuffled[1]),
+    reach = common.displacement(index)
+    expect(reach > 9 * n // 10,
+           f"the shuffle buffer is too small: with {n:,} examples none moved more than "
+           f"{reach + 1:,} places ahead, so a batch only mixes neighbours; use the whole data "
+           "set as buffer, .shuffle(len(images), seed=seed), not a fixed number")
+    second = common.decode_index(common.one_pass(ds)[0])
+    expect(not np.array_equal(second, index),
+           "the second epoch comes in the same order as the first: reshuffle every epoch — "
+           "shuffle inside the pipeline with .shuffle(len(images), seed=seed) (keep "
+           "reshuffle_each_iteration=True), not once with NumPy before from_tensor_slices")
+    small, small_labels = common.synthetic_digits()
+
+    def order(seed: int) -> np.ndarray:
+        ds = make_dataset_fn(small, small_labels, batch_size=SHUFFLE_BATCH, shuffle=True,
+                             seed=seed)
+        return common.decode_index(common.one_pass(ds)[0])
+
+    first = order(0)
+    expect(np.array_equal(order(0), first),
            "two pipelines built with the same seed give different orders: pass seed=seed "
            "to shuffle so the run is reproducible")
-    other = _epoch(make_dataset_fn(images, labels, batch_size=64, shuffle=True, seed=1))
-    expect(not np.array_equal(_decode_index(other[0]), index),
+    expect(not np.array_equal(order(1), first),
            "seed=1 gives the same order as seed=0: use the seed argument, shuffle(..., seed=seed)")
-
-
-def _dense_layers(model: Any) -> list[Any]:
-    import keras
-
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
 @check(points=2)
 def build_mlp(build_mlp_fn: Any) -> None:
     """Check ``build_mlp(hidden_units)`` → keras.Sequential 784→hidden(ReLU)→10 logits."""
-    import keras
 
     model = build_mlp_fn(512)
-    expect(isinstance(model, keras.Sequential),
-           f"return a keras.Sequential model (got {type(model).__name__})")
-    expect(len(model.inputs or []) == 1 if model.built else False,
-           "the model has no input shape yet: start the Sequential with keras.Input(shape=(784,))")
-    expect(tuple(model.inputs[0].shape) == (None, 784),
-           f"the input shape is {tuple(model.inputs[0].shape)}; use keras.Input(shape=(784,))")
-    expect(tuple(model.outputs[0].shape) == (None, 10),
-           f"the model outputs shape {tuple(model.outputs[0].shape)}: the last layer needs 10 "
-           "units, one score per digit")
+    common.expect_sequential(model, "build_mlp", 784, 10)
     award(1)
-    dense = _dense_layers(model)
+    dense = common.layers_of(model)
     expect(len(dense) == 2, f"the model has {len(dense)} Dense layers; the original has two "
            "(784→512 and 512→10)")
     expect(dense[0].units == 512, f"the hidden layer has {dense[0].units} units; the original "
@@ -179,12 +170,6 @@ def build_mlp(build_mlp_fn: Any) -> None:
            "hidden_units argument instead of a fixed 512")
 
 
-def _reference_ce(logits: np.ndarray, labels: np.ndarray) -> float:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return float(-log_softmax[np.arange(len(labels)), labels].mean())
-
-
 @check(points=2)
 def compile_mlp(compile_mlp_fn: Any) -> None:
     """Check ``compile_mlp(model, learning_rate, momentum)`` → the compiled model."""
@@ -194,33 +179,17 @@ def compile_mlp(compile_mlp_fn: Any) -> None:
         return keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
 
     model = compile_mlp_fn(fresh(), learning_rate=0.01, momentum=0.9)
-    expect(isinstance(model, keras.Model), "return the compiled model")
+    common.expect_returned(model, "compile_mlp", "the compiled model")
+    expect(isinstance(model, keras.Model),
+           f"return the compiled model (got {type(model).__name__})")
     expect(model.compiled, "call model.compile(...) before returning the model")
-    opt = model.optimizer
-    expect(isinstance(opt, keras.optimizers.SGD),
-           f"the original uses SGD; got {type(opt).__name__}")
-    expect(np.isclose(float(opt.learning_rate), 0.01), f"the learning rate is "
-           f"{float(opt.learning_rate):g}; pass learning_rate=learning_rate (0.01) to SGD")
-    expect(np.isclose(float(opt.momentum), 0.9),
-           f"the momentum is {float(opt.momentum):g}; pass momentum=momentum (0.9) to SGD")
+    hint = common.optimizer_mismatch(
+        model.optimizer, keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+        "SGD(learning_rate=learning_rate, momentum=momentum)")
+    expect(not hint, f"{hint} (the original is SGD with momentum)")
     award(1)
-    loss = model.loss if isinstance(model.loss, keras.losses.Loss) else keras.losses.get(
-        model.loss)
-    expect(callable(loss), "pass a loss to compile: "
-           "keras.losses.SparseCategoricalCrossentropy(from_logits=True)")
-    logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0], [0.3, 0.2, 3.0]], "float32")
-    labels = np.array([0, 1, 2])
-    try:
-        value = float(np.asarray(loss(labels, logits)).mean())
-    except Exception:
-        value = float("nan")
-    expect(np.isfinite(value), "the loss fails on integer labels 0–9: use "
-           "SparseCategoricalCrossentropy (CategoricalCrossentropy wants one-hot labels)")
-    expect(np.isclose(value, _reference_ce(logits, labels), atol=1e-5),
-           "the loss does not treat the model's outputs as logits: use "
-           "SparseCategoricalCrossentropy(from_logits=True)")
-    metrics = (model.get_compile_config() or {}).get("metrics") or []
-    expect(any("acc" in str(m).lower() for m in np.ravel(np.array(metrics, dtype=object))),
+    common.expect_classification_loss(model.loss)
+    expect(common.has_accuracy(model),
            "add metrics=['accuracy'] so that training reports accuracy")
     other = compile_mlp_fn(fresh(), learning_rate=0.1, momentum=0.0)
     expect(np.isclose(float(other.optimizer.learning_rate), 0.1)
@@ -277,9 +246,13 @@ def running_loss(callback_cls: Any) -> None:
     expect(len(got) == len(want),
            f"printed {len(got)} lines for 2 epochs of 7 batches with every=3; expected "
            f"{len(want)} (after batches 3 and 6 of each epoch)")
-    expect(all(g.startswith("[") and "loss:" in g for g in got),
+    parsed = [LINE.match(line) for line in got]
+    expect(all(parsed),
            f"use the original format '{ORIGINAL_FORMAT}', e.g. {want[0]!r}; got {got[0]!r}")
     award(1)
+    decimals = {len(m.group(4) or "") for m in parsed}
+    expect(decimals == {3}, f"print the loss with 3 decimals like the original, %.3f: got "
+           f"{got[0]!r}, expected {want[0]!r}")
     expect(got[0].split("]")[0] == want[0].split("]")[0],
            f"the first line starts {got[0].split(']')[0]}]; expected {want[0].split(']')[0]}] "
            "(epochs and batches count from 1, batch padded to 5 characters)")
@@ -288,12 +261,12 @@ def running_loss(callback_cls: Any) -> None:
     expect(got[1] not in naive,
            "logs['loss'] is Keras' mean since the start of the epoch, not this batch's loss: "
            "recover the batch loss as (batch + 1) · mean − batch · previous mean, then average "
-           "the last `every` of them as the original does")
-    expect(got[:2] == want[:2],
-           f"the first epoch prints {got[:2]}; expected {want[:2]} (the mean of the last "
-           "`every` batch losses)")
-    expect(got == want, f"the second epoch prints {got[2:]}; expected {want[2:]}: reset the "
-           "running sum and the previous mean in on_epoch_begin")
+           "the last `every` of them as the original does (after the first window the two "
+           "differ)")
+    expect(got[:2] == want[:2], common.first_difference(got, want, "printed line") +
+           " (the mean of the last `every` batch losses)")
+    expect(got == want, common.first_difference(got, want, "printed line") +
+           ": reset the running sum and the previous mean in on_epoch_begin")
     expect(_simulate(callback_cls(every=2), epochs) == _expected_lines(epochs, 2),
            "RunningLoss(every=2) must print every 2 batches: use the `every` argument")
 
@@ -303,15 +276,19 @@ def predict_digits(predict_fn: Any) -> None:
     """Check ``predict_digits(model, images)`` → int labels (n,) from uint8 images."""
     import keras
 
-    images, _ = _synthetic_digits(50, seed=3)
+    images, _ = common.synthetic_digits(50, seed=3)
     rng = np.random.default_rng(0)
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10)])
-    model.layers[0].set_weights([rng.normal(size=(784, 10)).astype("float32"),
-                                 rng.normal(size=10).astype("float32") * 5])
-    want = np.argmax(model.predict(reference_preprocess(images), verbose=0), axis=1)
+    kernel = rng.normal(size=(784, 10)).astype("float32")
+    bias = rng.normal(size=10).astype("float32") * 5
+    model.layers[0].set_weights([kernel, bias])
+
+    def labels_for(x: np.ndarray) -> np.ndarray:
+        return np.argmax(x.astype("float64") @ kernel + bias, axis=1)
+
+    want = labels_for(reference_preprocess(images))
     got = predict_fn(model, images)
-    expect(got is not None, "predict_digits returned None: fill in the lines marked "
-           "# YOUR CODE HERE")
+    common.expect_returned(got, "predict_digits", "the labels")
     got = np.asarray(got)
     expect(got.shape == (50,),
            f"return one label per image, shape (50,); got shape {got.shape}: take the argmax "
@@ -320,8 +297,9 @@ def predict_digits(predict_fn: Any) -> None:
     award(1)
     flat = images.reshape(50, 784).astype("float32")
     for wrong in (flat, flat / 255.0):
-        alternative = np.argmax(model.predict(wrong, verbose=0), axis=1)
+        alternative = labels_for(wrong)
         expect(not (np.array_equal(got, alternative) and not np.array_equal(got, want)),
                "preprocess the images exactly as in training: x = preprocess(images)")
     expect(np.array_equal(got, want), "the predicted labels differ from "
-           "argmax(model.predict(preprocess(images)), axis=1)")
+           "argmax(model.predict(preprocess(images)), axis=1) for "
+           f"{int(np.sum(got != want))} of 50 images")

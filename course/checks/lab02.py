@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from course.checks import award, check, expect
+from course.checks import award, check, common, expect
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "rmsprop", "adam")
 """The names ``make_optimizer`` accepts."""
@@ -24,8 +24,7 @@ def reference_count_params(layer_sizes: list[int]) -> int:
 def count_params(count_params_fn: Any) -> None:
     """Check ``count_params(layer_sizes)`` → the parameters of a Dense stack, by hand."""
     got = count_params_fn([784, 512, 10])
-    expect(got is not None, "count_params returned None: fill in the code under "
-           "# YOUR CODE HERE and return the total")
+    common.expect_returned(got, "count_params", "the total")
     expect(isinstance(got, (int, np.integer)) and not isinstance(got, bool),
            f"return a whole number (int), got {type(got).__name__}: parameters are counted, "
            "not measured")
@@ -54,34 +53,14 @@ def count_params(count_params_fn: Any) -> None:
 
 # --- build_deep_mlp -------------------------------------------------------------------------
 
-def _layers_of(model: Any, kind: str) -> list[Any]:
-    import keras
-
-    cls = {"dense": keras.layers.Dense, "dropout": keras.layers.Dropout}[kind]
-    return [layer for layer in model.layers if isinstance(layer, cls)]
-
-
-def _activation(layer: Any) -> str:
-    return str(layer.get_config().get("activation"))
-
-
 @check(points=2)
 def build_deep_mlp(build_fn: Any) -> None:
     """Check ``build_deep_mlp(hidden_units=(128, 64), dropout_rate=0.0)`` → Sequential MLP."""
     import keras
 
     model = build_fn()
-    expect(model is not None, "build_deep_mlp returned None: return the keras.Sequential model")
-    expect(isinstance(model, keras.Sequential),
-           f"return a keras.Sequential model (got {type(model).__name__})")
-    expect(model.built and len(model.inputs or []) == 1,
-           "the model has no input shape yet: start the Sequential with keras.Input(shape=(784,))")
-    expect(tuple(model.inputs[0].shape) == (None, 784),
-           f"the input shape is {tuple(model.inputs[0].shape)}; use keras.Input(shape=(784,))")
-    expect(tuple(model.outputs[0].shape) == (None, 10),
-           f"the model outputs shape {tuple(model.outputs[0].shape)}: the last layer needs 10 "
-           "units, one logit per digit")
-    dense = _layers_of(model, "dense")
+    common.expect_sequential(model, "build_deep_mlp", 784, 10, "one logit per digit")
+    dense = common.layers_of(model)
     units = [layer.units for layer in dense]
     expect(len(dense) == 3, f"the model has {len(dense)} Dense layers {units}; 784→128→64→10 "
            "has three: two hidden layers and the output layer")
@@ -120,10 +99,10 @@ def build_deep_mlp(build_fn: Any) -> None:
     expect([layer.name for layer in dense] == ["hidden_1", "hidden_2", "logits"],
            f"name the Dense layers 'hidden_1', 'hidden_2' and 'logits' (got "
            f"{[layer.name for layer in dense]}), so that summaries do not change on re-runs")
-    expect(not _layers_of(model, "dropout"),
+    expect(not common.layers_of(model, "Dropout"),
            "with dropout_rate=0.0 (the default) the model must have no Dropout layer")
     wide = build_fn(hidden_units=(256,))
-    wide_units = [layer.units for layer in _layers_of(wide, "dense")]
+    wide_units = [layer.units for layer in common.layers_of(wide)]
     expect(wide_units == [256, 10],
            f"build_deep_mlp(hidden_units=(256,)) has Dense layers {wide_units}; expected "
            "[256, 10]: make one hidden layer per entry of hidden_units")
@@ -134,7 +113,7 @@ def build_deep_mlp(build_fn: Any) -> None:
            f"with dropout_rate=0.3 the layers are {kinds}; expected a Dropout layer right "
            "after each hidden layer and none after the logits: Dense, Dropout, Dense, "
            "Dropout, Dense")
-    rates = [float(layer.rate) for layer in _layers_of(regular, "dropout")]
+    rates = [float(layer.rate) for layer in common.layers_of(regular, "Dropout")]
     expect(np.allclose(rates, 0.3), f"the Dropout rates are {rates}: use rate=dropout_rate")
 
 
@@ -158,26 +137,24 @@ def reference_make_optimizer(name: str, learning_rate: float) -> Any:
 @check(points=2)
 def make_optimizer(make_fn: Any) -> None:
     """Check ``make_optimizer(name, learning_rate)`` for sgd, momentum, rmsprop and adam."""
-    import keras
-
-    want = {"sgd": keras.optimizers.SGD, "momentum": keras.optimizers.SGD,
-            "rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
-    for name, cls in want.items():
-        opt = make_fn(name, 0.01)
-        expect(opt is not None, f"make_optimizer({name!r}, 0.01) returned None")
+    calls = {"sgd": "SGD(learning_rate)", "momentum": "SGD(learning_rate, momentum=0.9)",
+             "rmsprop": "RMSprop(learning_rate)", "adam": "Adam(learning_rate)"}
+    made = {}
+    for name in calls:
+        opt = made[name] = make_fn(name, 0.01)
+        common.expect_returned(opt, f"make_optimizer({name!r}, 0.01)", "the optimizer")
+        want = type(reference_make_optimizer(name, 0.01))
         expect(not isinstance(opt, type), f"make_optimizer({name!r}, 0.01) returned the class "
                f"{getattr(opt, '__name__', '')}: return an instance, e.g. "
-               f"{cls.__name__}(learning_rate=learning_rate)")
-        expect(type(opt) is cls, f"make_optimizer({name!r}, 0.01) returned "
-               f"{type(opt).__name__}; expected keras.optimizers.{cls.__name__}")
-        expect(np.isclose(float(opt.learning_rate), 0.01),
-               f"make_optimizer({name!r}, 0.01) has learning rate {float(opt.learning_rate):g}: "
-               "pass learning_rate=learning_rate")
+               f"{want.__name__}(learning_rate=learning_rate)")
+        expect(type(opt) is want, f"make_optimizer({name!r}, 0.01) returned "
+               f"{type(opt).__name__}; expected keras.optimizers.{want.__name__}")
     award(1)
-    expect(np.isclose(float(make_fn("momentum", 0.01).momentum), 0.9),
-           "'momentum' is SGD with momentum=0.9")
-    expect(np.isclose(float(make_fn("sgd", 0.01).momentum), 0.0),
-           "'sgd' is plain SGD, the article's optimizer: no momentum")
+    for name, call in calls.items():
+        hint = common.optimizer_mismatch(made[name], reference_make_optimizer(name, 0.01), call)
+        expect(not hint, f"make_optimizer({name!r}, 0.01): {hint}"
+               + (" ('momentum' is SGD with momentum=0.9)" if name == "momentum" else "")
+               + (" ('sgd' is plain SGD, the article's optimizer)" if name == "sgd" else ""))
     for name, rate in (("adam", 0.005), ("sgd", 0.2), ("rmsprop", 0.0003)):
         opt = make_fn(name, rate)
         expect(np.isclose(float(opt.learning_rate), rate),
@@ -236,23 +213,6 @@ def _reference_history(setting: tuple[str, float], train: Any, val: Any, epochs:
                      shuffle=False).history
 
 
-def _loss_treats_outputs_as_logits(model: Any) -> bool:
-    import keras
-
-    loss = model.loss if isinstance(model.loss, keras.losses.Loss) else keras.losses.get(
-        model.loss)
-    logits = np.array([[2.0, 1.0, -0.5], [0.5, 2.5, -1.0]], "float32")
-    labels = np.array([0, 2])
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    want = -log_p[np.arange(2), labels].mean()
-    try:
-        value = float(np.asarray(loss(labels, logits)).mean())
-    except Exception:
-        return False
-    return bool(np.isclose(value, want, atol=1e-4))
-
-
 @check(points=2)
 def compare_optimizers(compare_fn: Any) -> None:
     """Check ``compare_optimizers(settings, build_fn, train, val, epochs, batch_size, seed)``."""
@@ -290,15 +250,12 @@ def compare_optimizers(compare_fn: Any) -> None:
     for label, (name, rate) in settings.items():
         expect(by_setting[label].compiled, f"the model for {label!r} was never compiled: "
                "compile each new model before fitting it")
-        opt = by_setting[label].optimizer
-        expected = type(reference_make_optimizer(name, rate))
-        expect(type(opt) is expected and np.isclose(float(opt.learning_rate), rate),
-               f"the model for {label!r} was compiled with {type(opt).__name__}"
-               f"({float(opt.learning_rate):g}); expected {expected.__name__}({rate:g}): "
-               "compile with make_optimizer(name, learning_rate) from its setting")
-        expect(_loss_treats_outputs_as_logits(by_setting[label]),
-               "the loss does not treat the model's outputs as logits: compile with "
-               "keras.losses.SparseCategoricalCrossentropy(from_logits=True)")
+        want_opt = reference_make_optimizer(name, rate)
+        hint = common.optimizer_mismatch(by_setting[label].optimizer, want_opt,
+                                         f"{type(want_opt).__name__}({rate:g})")
+        expect(not hint, f"the model for {label!r}: {hint} — compile with "
+               "make_optimizer(name, learning_rate) from its setting")
+        common.expect_classification_loss(by_setting[label].loss)
     initial = [weights for _, weights in built]
     expect(all(np.array_equal(a, b) for a, b in zip(initial[0], initial[1], strict=True)),
            "two optimizers started from different initial weights: call repro.set_seed(seed) "
@@ -311,12 +268,13 @@ def compare_optimizers(compare_fn: Any) -> None:
            "its shuffle order from the previous run")
     want = _reference_history(settings["adam"], train, val, 2, 32, 3)
     got = result["adam"].history
-    expect(np.allclose(got["loss"], want["loss"], rtol=1e-4, atol=1e-5)
-           and np.allclose(got["val_loss"], want["val_loss"], rtol=1e-4, atol=1e-5),
-           f"the Adam run's losses {np.round(got['loss'], 4).tolist()} differ from the "
-           f"reference {np.round(want['loss'], 4).tolist()}: train on "
-           "data.make_pipeline(x, y, batch_size=batch_size, shuffle=True, seed=seed), validate "
-           "on the val arrays, for `epochs` epochs")
+    for key in ("loss", "val_loss"):
+        mine, ref = np.asarray(got[key], "float64"), np.asarray(want[key], "float64")
+        expect(np.allclose(mine, ref, rtol=1e-4, atol=1e-5),
+               f"the Adam run's {key} {mine.round(6).tolist()} differs from the reference "
+               f"{ref.round(6).tolist()}: train on data.make_pipeline(x, y, "
+               "batch_size=batch_size, shuffle=True, seed=seed), validate on the val arrays, "
+               "for `epochs` epochs")
 
 
 # --- best_epoch and is_overfitting ----------------------------------------------------------
@@ -380,6 +338,10 @@ def best_epoch(best_epoch_fn: Any) -> None:
         ([1.0, 0.5, 0.4, 0.3, 0.2], [0.9, 0.4, 0.5, 0.4, 0.6], 2),
         ([1.0, 0.5, 0.4, 0.3], [0.5, 0.4, 0.4, 0.6], 2),
     ]
+    dip = best_epoch_fn(_history([1.0, 0.8, 0.6, 0.5, 0.4, 0.35], [0.9, 0.6, 0.7, 0.5, 0.55, 0.6]))
+    expect(dip == 4, f"for val_loss [0.9, 0.6, 0.7, 0.5, 0.55, 0.6] best_epoch returned {dip}; "
+           "the lowest value is at epoch 4: take the minimum over all epochs (np.argmin), not "
+           "the epoch before the validation loss first goes up")
     for loss, val_loss, want in cases:
         result = best_epoch_fn(_history(loss, val_loss))
         expect(result == want, f"for val_loss {val_loss} best_epoch returned {result}; "
@@ -413,6 +375,25 @@ def is_overfitting(is_overfitting_fn: Any) -> None:
     expect(bool(is_overfitting_fn(exact)),
            "3 epochs without improvement (5, 6, 7 after the best epoch 4) reach patience=3: "
            "overfitting when last epoch − best epoch ≥ patience")
+    noisy = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.35], [0.9, 0.6, 0.65, 0.7, 0.72, 0.8])
+    expect(bool(is_overfitting_fn(noisy)),
+           "training loss went up in the last epoch (0.30 → 0.35) but is still far below its "
+           "value at the best epoch (0.7 at epoch 2): that is overfitting — compare the last "
+           "training loss with the one at the best epoch, not with the previous epoch")
+    recovering = _history([1.0, 0.5, 0.8, 1.2, 1.1], [0.9, 0.6, 0.9, 1.3, 1.2])
+    expect(not is_overfitting_fn(recovering),
+           "training loss fell in the last epoch (1.2 → 1.1) but is above its value at the "
+           "best epoch (0.5 at epoch 2): training went wrong, the model is not overfitting — "
+           "compare the last training loss with the one at the best epoch")
+    dipped = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25], [1.0, 0.6, 0.7, 0.65, 0.75, 0.8])
+    expect(bool(is_overfitting_fn(dipped)),
+           "the validation loss has not beaten its best (epoch 2) for 4 epochs, though it dipped "
+           "once on the way: count the epochs since the best one, not consecutive rises")
+    falling_again = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25], [1.0, 0.6, 0.9, 0.8, 0.7, 0.65])
+    expect(bool(is_overfitting_fn(falling_again)),
+           "the validation loss falls again at the end but is still above its best (epoch 2) "
+           "4 epochs later: overfitting counts the epochs since the best validation loss, "
+           "whatever the last epochs did")
     late = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25], [1.0, 0.8, 0.6, 0.5, 0.55, 0.6])
     expect(bool(is_overfitting_fn(late, patience=2)) and not is_overfitting_fn(late, 3),
            "use the patience argument: 2 epochs after the best is overfitting with "
@@ -442,11 +423,36 @@ def _overfitting_task(seed: int = 0) -> tuple[Any, Any, Any]:
     return model, train, val
 
 
+def _spy_on_fit(model: Any) -> list[Any]:
+    """Record the EarlyStopping callbacks the learner passes to ``model.fit``."""
+    import keras
+
+    stoppers: list[Any] = []
+    fit = model.fit
+
+    def recording_fit(*args: Any, **kwargs: Any) -> Any:
+        callbacks = kwargs.get("callbacks") or []
+        stoppers.extend(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
+        return fit(*args, **kwargs)
+
+    object.__setattr__(model, "fit", recording_fit)
+    return stoppers
+
+
 @check(points=2)
 def train_with_early_stopping(train_fn: Any) -> None:
     """Check ``train_with_early_stopping(model, train_ds, val_ds, max_epochs, patience)``."""
     model, train, val = _overfitting_task()
+    stoppers = _spy_on_fit(model)
     history = train_fn(model, train, val, max_epochs=40, patience=2)
+    common.expect_returned(history, "train_with_early_stopping", "the History from model.fit")
+    for stopper in stoppers:
+        expect(stopper.monitor == "val_loss",
+               f"EarlyStopping watches monitor={stopper.monitor!r}: stop on the validation "
+               "loss, monitor='val_loss' (the best epoch is the one with the lowest val_loss)")
+        expect(stopper.mode != "max",
+               "EarlyStopping waits for the loss to go *up* (mode='max'): a loss improves when "
+               "it falls, leave mode='auto' (or 'min')")
     logs = getattr(history, "history", None)
     expect(isinstance(logs, dict) and "loss" in logs,
            f"return the History from model.fit (got {type(history).__name__})")

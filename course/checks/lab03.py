@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from course import loops
-from course.checks import CheckFailed, award, check, expect
+from course.checks import CheckFailed, award, check, common, expect
 
 LEARNING_RATE = 0.01
 CHECK_STEPS = 50
@@ -29,19 +29,8 @@ def _forward_np(x: np.ndarray, params: list[np.ndarray], relu_hidden: bool = Tru
     return np.maximum(0.0, out) if relu_output else out
 
 
-def _close(got: np.ndarray, want: np.ndarray, rtol: float = RTOL) -> bool:
-    got, want = np.asarray(got, dtype="float64"), np.asarray(want, dtype="float64")
-    scale = max(float(np.abs(want).max()), 1e-12)
-    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= rtol * scale))
-
-
-def _ratio(got: np.ndarray, want: np.ndarray) -> float | None:
-    """Return c when ``got ≈ c · want`` (least squares, 1e-4 relative), else None."""
-    got, want = np.ravel(got).astype("float64"), np.ravel(want).astype("float64")
-    if got.shape != want.shape or not np.any(want):
-        return None
-    c = float(got @ want / (want @ want))
-    return c if np.allclose(got, c * want, rtol=1e-4, atol=1e-4 * np.abs(want).max()) else None
+def _close(got: Any, want: Any, rtol: float = RTOL) -> bool:
+    return common.close(got, want, rtol=rtol, atol=0.0)
 
 
 def _is_tensor(value: Any) -> bool:
@@ -58,8 +47,7 @@ def forward(forward_fn: Any) -> None:
     x, _, init = _data()
     params = [tf.Variable(p) for p in init]
     out = forward_fn(tf.constant(x), params)
-    expect(out is not None, "forward returned None: fill in the lines marked # YOUR CODE HERE "
-           "(h, then y_pred)")
+    common.expect_returned(out, "forward", "y_pred")
     expect(_is_tensor(out), f"return a TensorFlow tensor (got {type(out).__name__}): use "
            "tf.matmul and tf.nn.relu so that a GradientTape can differentiate it")
     out = np.asarray(out)
@@ -84,7 +72,7 @@ def mse(mse_fn: Any) -> None:
     y_pred = rng.standard_normal((32, 5)).astype("float32")
     y_true = rng.standard_normal((32, 5)).astype("float32")
     value = mse_fn(tf.constant(y_pred), tf.constant(y_true))
-    expect(value is not None, "mse returned None: fill in the line marked # YOUR CODE HERE")
+    common.expect_returned(value, "mse", "the loss")
     expect(_is_tensor(value), f"return a TensorFlow tensor (got {type(value).__name__}): use "
            "tf.reduce_mean and tf.square, not NumPy, so that the tape can differentiate it")
     value = np.asarray(value, dtype="float64")
@@ -108,23 +96,15 @@ def _diagnose_update(before: list[np.ndarray], after: list[np.ndarray],
     """A hint naming what is wrong with one update step, or '' when it looks right."""
     delta = np.concatenate([(b - a).ravel() for b, a in zip(before, after, strict=True)])
     step = LEARNING_RATE * np.concatenate([g.ravel() for g in grads])
-    c = _ratio(delta, step)
-    if c is None:
-        return ("the first update differs from W ← W − learning_rate · ∂L/∂W: compute the "
-                "gradients with tape.gradient(loss, params) and apply p.assign_sub("
-                "learning_rate * g) to each parameter")
-    if np.isclose(c, 1.0, rtol=1e-3):
-        return ""
-    if np.isclose(c, -1.0, rtol=1e-3):
-        return ("the loss goes up: move against the gradient, p.assign_sub(learning_rate * g) "
-                "(not assign_add)")
-    if np.isclose(c, 1.0 / LEARNING_RATE, rtol=1e-3):
-        return "the step ignores the learning rate: p.assign_sub(learning_rate * g)"
-    if np.isclose(c, n_values, rtol=1e-3):
-        return ("the steps are n·5 times too large: the loss was summed instead of averaged; "
-                "use tf.reduce_mean (the mse function)")
-    return (f"the update is {c:.3g} × learning_rate · gradient instead of exactly "
-            "learning_rate · gradient: p.assign_sub(learning_rate * g)")
+    return common.mismatch(delta, step, "first update", rtol=1e-3, atol=0.0, factors={
+        -1.0: "the loss goes up: move against the gradient, p.assign_sub(learning_rate * g) "
+              "(not assign_add)",
+        1.0 / LEARNING_RATE: "the step ignores the learning rate: "
+                             "p.assign_sub(learning_rate * g)",
+        float(n_values): "the loss was summed instead of averaged (n·5 times too large); "
+                         "use tf.reduce_mean (the mse function)",
+    }, otherwise="each step is W ← W − learning_rate · ∂L/∂W: compute the gradients with "
+       "tape.gradient(loss, params) and apply p.assign_sub(learning_rate * g) to each parameter")
 
 
 def _run_steps(step_fn: Any, params: list[Any], x: Any, y: Any, steps: int) -> np.ndarray:
@@ -147,13 +127,18 @@ def train_step(train_step_fn: Any) -> None:
     params = [tf.Variable(p) for p in init]
     try:
         loss = train_step_fn(params, x, y, LEARNING_RATE)
+    except AttributeError as exc:
+        expect(not common.swapped_pairs(exc),
+               "the (parameter, gradient) pairs are swapped: you call assign_sub on a gradient "
+               "— zip(params, grads) gives the parameter first, p.assign_sub(learning_rate * g)")
+        raise
     except (TypeError, ValueError) as exc:
         expect("None" not in str(exc),
                "tape.gradient returned None: compute the loss inside the `with "
                "tf.GradientTape() as tape:` block, then call tape.gradient(loss, params) "
                "after it")
         raise
-    expect(loss is not None, "train_step returned None: return the loss")
+    common.expect_returned(loss, "train_step", "the loss")
     expect(all(isinstance(p, tf.Variable) for p in params),
            "an entry of params was replaced by a tensor (params[i] = params[i] - ...): update "
            "the variables in place with params[i].assign_sub(learning_rate * g)")
@@ -213,23 +198,17 @@ def _tape_gradients(x: np.ndarray, y: np.ndarray, params: list[np.ndarray]) -> l
     return [np.asarray(g) for g in tape.gradient(loss, variables)]
 
 
-def _scale_hint(c: float | None, n: int, size: int, what: str) -> str:
-    if c is None:
-        return ""
-    if np.isclose(c, 0.5, rtol=1e-3):
-        return (f"{what} is half the right value: ∂(ŷ − y)²/∂ŷ = 2(ŷ − y), keep the factor 2 "
-                "in δ₂")
-    if np.isclose(c, -1.0, rtol=1e-3):
-        return f"{what} has the wrong sign: δ₂ = 2(ŷ − y)/(n·5), not 2(y − ŷ)/(n·5)"
-    if np.isclose(c, size / n, rtol=1e-3):
-        return (f"{what} is 5 times too large: the loss averages over all n·5 = {size} "
-                f"elements, so δ₂ = 2(ŷ − y)/{size}, not /{n}")
-    if np.isclose(c, size, rtol=1e-3):
-        return f"{what} is n·5 times too large: the loss is a mean, divide δ₂ by n·5 = {size}"
-    if np.isclose(c, 1.0 / n, rtol=1e-3):
-        return (f"{what} is n times too small: a bias gradient sums δ over the batch "
-                "(.sum(axis=0)), it does not average it")
-    return ""
+def _gradient_hint(got: np.ndarray, want: np.ndarray, n: int, size: int, name: str,
+                   formula: str) -> str:
+    """The gradient's mismatch, its constant factor named with the usual cause."""
+    return common.mismatch(got, want, name, rtol=1e-6, atol=0.0, factors={
+        0.5: "∂(ŷ − y)²/∂ŷ = 2(ŷ − y), keep the factor 2 in δ₂",
+        -1.0: "δ₂ = 2(ŷ − y)/(n·5), not 2(y − ŷ)/(n·5)",
+        size / n: f"the loss averages over all n·5 = {size} elements, so δ₂ = 2(ŷ − y)/{size}, "
+                  f"not /{n}",
+        float(size): f"the loss is a mean, divide δ₂ by n·5 = {size}",
+        1.0 / n: "a bias gradient sums δ over the batch (.sum(axis=0)), it does not average it",
+    }, otherwise=formula)
 
 
 @check(points=3)
@@ -240,7 +219,7 @@ def manual_gradients(manual_gradients_fn: Any) -> None:
     params = [p.astype("float64") for p in init]
     want = _tape_gradients(x, y, params)
     got = manual_gradients_fn(x, y, *params)
-    expect(got is not None, "manual_gradients returned None: return dW1, db1, dW2, db2")
+    common.expect_returned(got, "manual_gradients", "dW1, db1, dW2, db2")
     expect(isinstance(got, tuple | list) and len(got) == 4,
            "return the four gradients in the order of the parameters: dW1, db1, dW2, db2")
     expect(all(g is not None for g in got), "some gradients are None: fill in the lines marked "
@@ -255,10 +234,9 @@ def manual_gradients(manual_gradients_fn: Any) -> None:
                f"of its parameter){': dW = inputᵀ @ δ' if name.startswith('dW') else ''}")
     n, size = len(x), y.size
     for name, g, w in zip(names[2:], got[2:], want[2:], strict=True):
-        hint = _scale_hint(_ratio(g, w), n, size, name)
+        hint = _gradient_hint(g, w, n, size, name, "δ₂ = 2(ŷ − y)/(n·5), dW2 = hᵀ δ₂, "
+                              "db2 = δ₂.sum(axis=0), with h = relu(x W1 + b1)")
         expect(not hint, hint)
-        expect(_close(g, w, 1e-6), f"{name} differs from the tape's gradient: δ₂ = 2(ŷ − y)/(n·5), "
-               "dW2 = hᵀ δ₂, db2 = δ₂.sum(axis=0), with h = relu(x W1 + b1)")
     award(1)
     w2 = params[2]
     delta2 = 2 * (_forward_np(x, params) - y) / size
@@ -267,10 +245,9 @@ def manual_gradients(manual_gradients_fn: Any) -> None:
            "the ReLU's derivative is missing: δ₁ = (δ₂ W2ᵀ) ⊙ 1[z₁ > 0], with z₁ = x W1 + b1 "
            "(the gradient is 0 where the unit was off)")
     for name, g, w in zip(names[:2], got[:2], want[:2], strict=True):
-        hint = _scale_hint(_ratio(g, w), n, size, name)
+        hint = _gradient_hint(g, w, n, size, name, "δ₁ = (δ₂ W2ᵀ) ⊙ 1[z₁ > 0], dW1 = xᵀ δ₁, "
+                              "db1 = δ₁.sum(axis=0)")
         expect(not hint, hint)
-        expect(_close(g, w, 1e-6), f"{name} differs from the tape's gradient: δ₁ = (δ₂ W2ᵀ) ⊙ "
-               "1[z₁ > 0], dW1 = xᵀ δ₁, db1 = δ₁.sum(axis=0)")
 
 
 @check(points=2)
@@ -295,10 +272,10 @@ def input_gradient(input_gradient_fn: Any) -> None:
     w1, b1, w2, _ = (p.astype("float64") for p in init)
     delta2 = 2 * (_forward_np(x64, init) - y_np) / y_np.size
     want = ((delta2 @ w2.T) * (x64 @ w1 + b1 > 0)) @ w1.T
-    hint = _scale_hint(_ratio(got, want), len(x_np), y_np.size, "∂L/∂x")
-    expect(not hint or "bias" in hint, hint)
-    expect(_close(got, want, 1e-4), "∂L/∂x differs from the tape's: compute the loss as "
-           "mse(forward(x, params), y) inside the tape, then tape.gradient(loss, x)")
+    hint = _gradient_hint(got, want, len(x_np), y_np.size, "∂L/∂x", "compute the loss as "
+                          "mse(forward(x, params), y) inside the tape, then "
+                          "tape.gradient(loss, x)")
+    expect(_close(got, want, 1e-4) or not hint, hint)
 
 
 @check(points=2)
@@ -308,13 +285,8 @@ def build_keras_model(build_fn: Any) -> None:
 
     x, _, init = _data()
     model = build_fn(init, LEARNING_RATE)
-    expect(isinstance(model, keras.Sequential),
-           f"return a keras.Sequential model (got {type(model).__name__})")
-    expect(model.built and len(model.inputs or []) == 1,
-           "the model has no input shape: start the Sequential with keras.Input(shape=(10,))")
-    expect(tuple(model.inputs[0].shape) == (None, 10),
-           f"the input shape is {tuple(model.inputs[0].shape)}; use keras.Input(shape=(10,))")
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    common.expect_sequential(model, "build_keras_model", 10)
+    dense = common.layers_of(model)
     expect([layer.units for layer in dense] == [20, 5],
            f"the Dense layers have {[layer.units for layer in dense]} units; the TF1 network is "
            "10 → 20 → 5: Dense(20, activation='relu'), then Dense(5)")
@@ -329,18 +301,22 @@ def build_keras_model(build_fn: Any) -> None:
            "kernel has shape (inputs, units), like W1 and W2)")
     expect(model.compiled, "compile the model: model.compile(optimizer=keras.optimizers.SGD("
            "learning_rate), loss='mse')")
-    opt = model.optimizer
-    expect(isinstance(opt, keras.optimizers.SGD),
-           f"GradientDescentOptimizer is keras.optimizers.SGD; got {type(opt).__name__}")
-    expect(np.isclose(float(opt.learning_rate), LEARNING_RATE),
-           f"the learning rate is {float(opt.learning_rate):g}; use learning_rate (0.01)")
-    expect(float(opt.momentum) == 0.0, "plain gradient descent has no momentum (momentum=0.0)")
-    loss = model.loss if callable(model.loss) else keras.losses.get(model.loss)
+    hint = common.optimizer_mismatch(model.optimizer, keras.optimizers.SGD(LEARNING_RATE),
+                                     "SGD(learning_rate)")
+    expect(not hint, f"{hint} (GradientDescentOptimizer is plain SGD)")
+    loss = common.resolve_loss(model.loss)
     rng = np.random.default_rng(2)
     a, b = (rng.standard_normal((8, 5)).astype("float32") for _ in range(2))
-    value = float(np.asarray(loss(a, b)).mean()) if callable(loss) else float("nan")
-    expect(np.isclose(value, np.mean((a.astype("float64") - b) ** 2), rtol=1e-5),
-           "the loss is not the mean squared error: loss='mse' "
+    try:
+        value = float(np.asarray(loss(a, b)).mean())
+    except Exception:
+        value = float("nan")
+    diff = a.astype("float64") - b
+    expect(not np.isclose(value, np.mean(np.abs(diff)), rtol=1e-5),
+           "the loss is the mean absolute error: the TF1 program minimises the mean squared "
+           "error, loss='mse'")
+    expect(np.isclose(value, np.mean(diff**2), rtol=1e-5),
+           "the loss is not the mean squared error of the TF1 program: loss='mse' "
            "(keras.losses.MeanSquaredError())")
     other = build_fn(init, 0.5)
     expect(np.isclose(float(other.optimizer.learning_rate), 0.5),

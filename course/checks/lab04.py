@@ -14,18 +14,14 @@ from typing import Any
 import numpy as np
 
 from course import loops
-from course.checks import CheckFailed, award, check, expect
+from course.checks import CheckFailed, award, check, common, expect
 
 BATCH = 16
 LEARNING_RATE = 0.1
 HISTORY_KEYS = loops.HISTORY_KEYS
 
 
-def _task(n: int = 48, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, 6)).astype("float32")
-    y = np.argmax(x[:, :3] + 0.5 * x[:, 3:], axis=1).astype("int32")
-    return x, y
+_task = common.task
 
 
 def _model(seed: int = 4) -> tuple[Any, Any]:
@@ -65,9 +61,7 @@ def _weights(model: Any) -> list[np.ndarray]:
     return [np.asarray(w) for w in model.get_weights()]
 
 
-def _close(a: Any, b: Any, rtol: float = 1e-5) -> bool:
-    a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=1e-6))
+_close = common.close
 
 
 def _call_step(step: Any, *args: Any) -> Any:
@@ -81,6 +75,9 @@ def _call_step(step: Any, *args: Any) -> Any:
                "tape.gradient(loss, model.trainable_variables) after the block")
         raise
     except AttributeError as exc:
+        expect(not common.swapped_pairs(exc),
+               "the (gradient, variable) pairs are swapped: apply_gradients takes "
+               "zip(grads, model.trainable_variables), the gradient first")
         expect("numpy" not in str(exc),
                "the step fails under tf.function: it calls .numpy(), but inside tf.function "
                "tensors are symbolic (no values yet); keep TensorFlow ops and return the loss "
@@ -137,7 +134,7 @@ def train_step(train_step_fn: Any) -> None:
            "the weights after one step differ from one SGD step on loss_fn(y, model(x, "
            "training=True)): compute the gradients of that loss with respect to "
            "model.trainable_variables and apply them once")
-    expect(loss is not None, "train_step returned None: return the batch loss")
+    common.expect_returned(loss, "train_step", "the batch loss")
     loss = np.asarray(loss, dtype="float64")
     expect(loss.shape == (), f"the returned loss has shape {loss.shape}: return the scalar mean "
            "loss of the batch, loss_fn(y, logits)")
@@ -157,16 +154,22 @@ def train_step(train_step_fn: Any) -> None:
     ref_opt, _, ref_loss_metric, ref_accuracy = _tools(momentum=0.9)
     batches = [(tf.constant(x_np[i:i + BATCH]), tf.constant(y_np[i:i + BATCH]))
                for i in range(0, len(x_np), BATCH)]
+    returned, expected = [], []
     for xb, yb in batches:
-        _call_step(train_step_fn, model, optimizer, loss_fn, xb, yb, loss_metric,
-                   accuracy_metric)
-        loops.train_step(twin, ref_opt, loss_fn, xb, yb, ref_loss_metric, ref_accuracy)
+        returned.append(float(np.asarray(_call_step(
+            train_step_fn, model, optimizer, loss_fn, xb, yb, loss_metric, accuracy_metric))))
+        expected.append(float(loops.train_step(twin, ref_opt, loss_fn, xb, yb, ref_loss_metric,
+                                               ref_accuracy)))
     expect(all(_close(g, w) for g, w in zip(_weights(model), _weights(twin), strict=True)),
            "after 3 steps with momentum the weights differ: use the optimizer you are given "
            "(its momentum is state kept between steps), never a new one per step")
     expect(np.isclose(float(loss_metric.result()), float(ref_loss_metric.result()), rtol=1e-5),
            "after 3 steps loss_metric must hold the mean of the 3 batch losses: do not reset "
            "or re-create the metrics inside train_step (the loop resets them once per epoch)")
+    expect(_close(returned, expected),
+           f"over 3 steps train_step returned {np.round(returned, 5).tolist()}; the batch losses "
+           f"are {np.round(expected, 5).tolist()}: return this batch's loss, not the metric's "
+           "running mean (they agree on the first step only)")
     award(1)
 
     model, _ = _model()
@@ -207,7 +210,7 @@ def test_step(test_step_fn: Any) -> None:
     expect(probe.seen and True not in probe.seen,
            "call the model with model(x, training=False) in test_step: evaluation runs in "
            "inference mode (no dropout)")
-    expect(loss is not None, "test_step returned None: return the batch loss")
+    common.expect_returned(loss, "test_step", "the batch loss")
     loss = np.asarray(loss, dtype="float64")
     expect(loss.shape == (), f"the returned loss has shape {loss.shape}: return the scalar mean "
            "loss of the batch, loss_fn(y, logits)")
@@ -281,20 +284,37 @@ def _reference_run(epochs: int) -> dict[str, list[float]]:
     return runs
 
 
+def _spy(step: Any, kind: str, calls: list[tuple[str, str]], val_x: np.ndarray) -> Any:
+    """``step``, recording ``(kind, 'train' | 'val')`` for every eager call."""
+    import tensorflow as tf
+
+    def recorded(model: Any, *args: Any) -> Any:
+        if tf.executing_eagerly() and len(args) >= 4:
+            first = np.asarray(args[-4])[0]
+            on_val = any(np.array_equal(first, row) for row in val_x)
+            calls.append((kind, "val" if on_val else "train"))
+        return step(model, *args)
+
+    return recorded
+
+
 @check(points=3)
 def fit_loop(fit_loop_fn: Any) -> None:
     """Check ``fit_loop(model, optimizer, loss_fn, train_ds, val_ds, epochs, train_step=...,
     test_step=..., verbose=1)`` → a history dict like ``History.history``."""
     epochs = 2
     train, val, _ = _datasets()
+    val_x = np.concatenate([np.asarray(x) for x, _ in val])
     model, _ = _model(seed=6)
     optimizer, loss_fn, *_ = _tools(momentum=0.9)
     quiet = io.StringIO()
+    calls: list[tuple[str, str]] = []
     with contextlib.redirect_stdout(quiet):
         history = fit_loop_fn(model, optimizer, loss_fn, train, val, epochs,
-                              train_step=loops.train_step, test_step=loops.test_step,
+                              train_step=_spy(loops.train_step, "train", calls, val_x),
+                              test_step=_spy(loops.test_step, "test", calls, val_x),
                               verbose=0)
-    expect(history is not None, "fit_loop returned None: return the history dict")
+    common.expect_returned(history, "fit_loop", "the history dict")
     expect(isinstance(history, dict), f"return a dict of lists (got {type(history).__name__}), "
            "like keras.callbacks.History.history")
     missing = [key for key in HISTORY_KEYS if key not in history]
@@ -308,6 +328,12 @@ def fit_loop(fit_loop_fn: Any) -> None:
     except (TypeError, ValueError) as exc:
         raise CheckFailed("record plain numbers: float(metric.result())") from exc
     award(1)
+    expect(("train", "val") not in calls,
+           "your validation loop calls train_step: it updates the weights on the validation "
+           "data; validate with test_step, which only measures")
+    expect(("test", "val") in calls or not calls,
+           "test_step never saw a batch of val_ds: the validation numbers must be measured "
+           "on the validation data, run test_step on every batch of val_ds")
     want = _reference_run(epochs)
     last = epochs - 1
     expect(not _close(got["loss"][last], want["cumulative_loss"][last]),

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from course.checks import award, check, expect
+from course.checks import award, check, common, expect
 
 N_REPLICAS = 2
 STEP_BATCH = 16  # global batch of the train-step check: 8 examples per replica
@@ -27,24 +27,6 @@ def _strategy() -> Any:
     return make_strategy(N_REPLICAS, verbose=False)
 
 
-def _synthetic_digits(n: int = 300, seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 'images' whose pixels 0 and 1 encode the example's index."""
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (n, 28, 28)).astype("uint8")
-    images[:, 0, 0] = np.arange(n) % 256
-    images[:, 0, 1] = np.arange(n) // 256
-    labels = rng.integers(0, 10, n).astype("uint8")
-    return images, labels
-
-
-def _index_of(x: np.ndarray) -> np.ndarray:
-    """Recover each synthetic example's index from its preprocessed pixels 0 and 1."""
-    from course.data import MNIST_MEAN, MNIST_STD
-
-    pixels = np.rint((np.asarray(x)[:, :2] * MNIST_STD + MNIST_MEAN) * 255).astype(int)
-    return pixels[:, 0] + 256 * pixels[:, 1]
-
-
 # --- exercise 1 ---------------------------------------------------------------------------------
 
 
@@ -52,8 +34,7 @@ def _index_of(x: np.ndarray) -> np.ndarray:
 def scale_batch_and_lr(scale_fn: Any) -> None:
     """Check ``scale_batch_and_lr(per_replica_batch, n_replicas, base_lr, base_batch)``."""
     got = scale_fn(32, 2, base_lr=0.01, base_batch=64)
-    expect(got is not None, "scale_batch_and_lr returned None: return (global_batch, "
-           "learning_rate)")
+    common.expect_returned(got, "scale_batch_and_lr", "(global_batch, learning_rate)")
     expect(isinstance(got, tuple | list) and len(got) == 2,
            f"return a pair (global_batch, learning_rate); got {got!r}")
     global_batch, lr = got
@@ -80,13 +61,6 @@ def scale_batch_and_lr(scale_fn: Any) -> None:
 # --- exercise 2 ---------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> float:
-    """A float from a number, a Keras variable or a (mirrored) TensorFlow variable."""
-    import keras
-
-    return float(np.asarray(keras.ops.convert_to_numpy(value)))
-
-
 @check(points=2)
 def build_compiled_mlp(build_fn: Any) -> None:
     """Check ``build_compiled_mlp(strategy, learning_rate, momentum)`` → model made in scope."""
@@ -95,6 +69,7 @@ def build_compiled_mlp(build_fn: Any) -> None:
 
     strategy = _strategy()
     model = build_fn(strategy, learning_rate=0.02, momentum=0.9)
+    common.expect_returned(model, "build_compiled_mlp", "the compiled model")
     expect(isinstance(model, keras.Model),
            f"return the Keras model (got {type(model).__name__})")
     expect(model.built and model.weights, "the model has no weights yet: start it with "
@@ -111,19 +86,15 @@ def build_compiled_mlp(build_fn: Any) -> None:
     award(1)
     expect(model.compiled, "compile the model (inside the scope) before returning it")
     opt = model.optimizer
-    expect(isinstance(opt, keras.optimizers.SGD), f"use SGD, got {type(opt).__name__}")
-    lr, momentum = _number(opt.learning_rate), _number(opt.momentum)
-    expect(np.isclose(lr, 0.02) and np.isclose(momentum, 0.9),
-           "pass learning_rate and momentum to keras.optimizers.SGD (got "
-           f"{lr:g}, {momentum:g} for 0.02, 0.9)")
-    loss = model.loss if isinstance(model.loss, keras.losses.Loss) else keras.losses.get(
-        model.loss)
-    logits = np.array([[2.0, 1.0, 0.1]], "float32")
-    value = float(np.asarray(loss(np.array([0]), logits)).mean()) if callable(loss) else np.nan
-    expect(np.isclose(value, 0.4170300, atol=1e-5), "use the loss "
-           "SparseCategoricalCrossentropy(from_logits=True): the model outputs logits")
-    metrics = str((model.get_compile_config() or {}).get("metrics"))
-    expect("acc" in metrics.lower(), "add metrics=['accuracy']")
+    hint = common.optimizer_mismatch(opt, keras.optimizers.SGD(0.02, momentum=0.9),
+                                     "SGD(learning_rate, momentum=momentum)")
+    expect(not hint, hint)
+    expect(strategy.extended.variable_created_in_scope(opt.iterations.value),
+           "the optimizer was created outside `with strategy.scope():`, so its state (step "
+           "count, momentum) is not mirrored on the replicas: create the optimizer and call "
+           "compile inside the scope too")
+    common.expect_classification_loss(model.loss)
+    expect(common.has_accuracy(model), "add metrics=['accuracy']")
 
 
 # --- exercise 3 ---------------------------------------------------------------------------------
@@ -148,9 +119,9 @@ def distribute_batches(distribute_fn: Any) -> None:
     from course.data import make_pipeline
 
     strategy = _strategy()
-    images, labels = _synthetic_digits()
+    images, labels = common.synthetic_digits(1_200, seed=11)  # > the usual shuffle(1000)
     dist = distribute_fn(strategy, images, labels, global_batch_size=64, seed=0)
-    expect(dist is not None, "distribute_batches returned None")
+    common.expect_returned(dist, "distribute_batches", "the distributed data set")
     expect(isinstance(dist, tf.distribute.DistributedDataset),
            f"return strategy.experimental_distribute_dataset(...) (got {type(dist).__name__}): "
            "the strategy must split each global batch between its replicas")
@@ -167,32 +138,36 @@ def distribute_batches(distribute_fn: Any) -> None:
            "values: build the pipeline with data.make_pipeline")
     award(1)
     expect(len(steps) == len(images) // 64,
-           f"one pass gives {len(steps)} steps; 300 examples make {len(images) // 64} full "
-           "global batches of 64: use drop_remainder=True so that every replica gets equal, "
-           "full batches")
-    want = [(np.asarray(x), np.asarray(y)) for x, y in make_pipeline(
-        images, labels, 64, shuffle=True, seed=0, drop_remainder=True)]
-    got = [np.concatenate([_index_of(x) for x, _ in step]) for step in steps]
+           f"one pass gives {len(steps)} steps; {len(images)} examples make "
+           f"{len(images) // 64} full global batches of 64: use drop_remainder=True so that "
+           "every replica gets equal, full batches")
+    reference = make_pipeline(images, labels, 64, shuffle=True, seed=0, drop_remainder=True)
+    want = [common.decode_index(x) for x, _ in reference]
+    got = [np.concatenate([common.decode_index(x) for x, _ in step]) for step in steps]
     expect(not all(np.array_equal(g, np.arange(64 * i, 64 * (i + 1))) for i, g in enumerate(got)),
            "the examples come in their original order: shuffle with the seed "
            "(data.make_pipeline(..., shuffle=True, seed=seed))")
-    expect(all(np.array_equal(g, _index_of(w[0])) for g, (w) in zip(got, want, strict=True)),
+    expect(all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)),
            "the global batches differ from data.make_pipeline(images, labels, "
            "global_batch_size, shuffle=True, seed=seed, drop_remainder=True): the replicas "
-           "must see exactly what one device would")
+           f"must see exactly what one device would (with {len(images):,} examples, a shuffle "
+           "buffer smaller than the data set shows too)")
+    second = [np.concatenate([common.decode_index(x) for x, _ in step])
+              for step in _steps(dist, strategy)]
+    expect(not all(np.array_equal(a, b) for a, b in zip(second, got, strict=False)),
+           "the second epoch comes in the same order as the first: let the pipeline reshuffle "
+           "every epoch (data.make_pipeline(..., shuffle=True, seed=seed) does)")
+    want_second = [common.decode_index(x) for x, _ in reference]
+    expect(all(np.array_equal(g, w) for g, w in zip(second, want_second, strict=True)),
+           "the second epoch's global batches differ from data.make_pipeline's second epoch: "
+           "build the pipeline with data.make_pipeline and distribute it as it is")
     other = distribute_fn(strategy, images, labels, global_batch_size=64, seed=1)
-    first = np.concatenate([_index_of(x) for x, _ in _steps(other, strategy, 1)[0]])
+    first = np.concatenate([common.decode_index(x) for x, _ in _steps(other, strategy, 1)[0]])
     expect(not np.array_equal(first, got[0]), "seed=1 gives the same order as seed=0: pass "
            "the seed argument on")
 
 
 # --- exercise 4 ---------------------------------------------------------------------------------
-
-
-def _ce(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    return -log_p[np.arange(len(labels)), labels]
 
 
 def reference_replica_loss(labels: Any, logits: Any, global_batch_size: int) -> Any:
@@ -211,9 +186,9 @@ def replica_loss(loss_fn: Any) -> None:
     rng = np.random.default_rng(5)
     logits = rng.normal(0, 2, (8, 10)).astype("float32")
     labels = rng.integers(0, 10, 8).astype("int32")
-    per_example = _ce(labels, logits.astype("float64"))
+    per_example = common.cross_entropy(logits, labels)
     value = loss_fn(labels, logits, 16)
-    expect(value is not None, "replica_loss returned None")
+    common.expect_returned(value, "replica_loss", "the loss")
     value = np.asarray(value)
     expect(value.shape == (), f"return one number (a scalar tensor), got shape {value.shape}: "
            "reduce the per-example losses")
@@ -228,6 +203,11 @@ def replica_loss(loss_fn: Any) -> None:
     expect(not np.isclose(value, _as_probabilities_loss(labels, logits) / 16, rtol=1e-4),
            "the loss treats the outputs as probabilities: the model returns logits, so use "
            "SparseCategoricalCrossentropy(from_logits=True, reduction=None)")
+    squared = np.mean((labels[:, None] - logits.astype("float64")) ** 2, axis=1)
+    expect(not np.isclose(value, squared.sum() / 16, rtol=1e-4)
+           and not np.isclose(value, squared.mean(), rtol=1e-4),
+           "the loss is the mean squared error, a regression loss: classifying digits takes "
+           "SparseCategoricalCrossentropy(from_logits=True, reduction=None) per example")
     expect(np.isclose(value, per_example.sum() / 16, rtol=1e-4),
            "the value differs from sum(cross-entropy) / global_batch_size; use "
            "SparseCategoricalCrossentropy(from_logits=True, reduction=None) for the "
@@ -247,13 +227,6 @@ def _as_probabilities_loss(labels: np.ndarray, logits: np.ndarray) -> float:
 
 
 # --- exercise 5 ---------------------------------------------------------------------------------
-
-
-def _task(n: int = 48, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, 6)).astype("float32")
-    y = np.argmax(x[:, :3] + 0.5 * x[:, 3:], axis=1).astype("int32")
-    return x, y
 
 
 def _initial_weights(seed: int = 4) -> list[np.ndarray]:
@@ -277,7 +250,7 @@ def _one_device(steps: int, lr: float = STEP_LR, loss_scale: float = 1.0
     import keras
     import tensorflow as tf
 
-    x, y = _task()
+    x, y = common.task()
     model = _small_model()
     opt = keras.optimizers.SGD(lr, momentum=STEP_MOMENTUM)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -298,7 +271,7 @@ def _distributed(make_step_fn: Any, strategy: Any, steps: int, loss_fn: Any | No
     import keras
     import tensorflow as tf
 
-    x, y = _task()
+    x, y = common.task()
     with strategy.scope():
         model = _small_model()
         opt = keras.optimizers.SGD(STEP_LR, momentum=STEP_MOMENTUM)
@@ -357,6 +330,10 @@ def make_train_step(make_step_fn: Any) -> None:
     expect(np.isclose(value, ref_losses[0], rtol=1e-4),
            f"train_step returned {value:.4f}; the mean loss over the global batch is "
            f"{ref_losses[0]:.4f}: return strategy.reduce(SUM, per-replica losses, axis=None)")
+    values = [float(np.asarray(r)) for r in results]
+    expect(np.allclose(values, ref_losses, rtol=1e-4),
+           f"over 3 steps train_step returned {np.round(values, 5).tolist()}; the global mean "
+           f"losses are {np.round(ref_losses, 5).tolist()}: return each step's own loss")
     award(1)
     expect(hasattr(step, "get_concrete_function"),
            "decorate the step with @tf.function: strategy.run called eagerly is slow and "

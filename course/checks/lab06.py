@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from course.checks import award, check, expect
+from course.checks import award, check, common, expect
+
+index_of = common.decode_index
 
 WORKERS = ["10.1.2.3:2222", "10.1.2.4:2222", "10.1.2.5:2222"]
 
@@ -25,7 +27,7 @@ WORKERS = ["10.1.2.3:2222", "10.1.2.4:2222", "10.1.2.5:2222"]
 def make_tf_config(make_fn: Any) -> None:
     """Check ``make_tf_config(workers, index)`` → the TF_CONFIG JSON text of one worker."""
     text = make_fn(WORKERS[:2], 1)
-    expect(text is not None, "make_tf_config returned None: return json.dumps(...)")
+    common.expect_returned(text, "make_tf_config", "json.dumps(config)")
     expect(not isinstance(text, dict), "return the JSON text, json.dumps(config): environment "
            "variables such as TF_CONFIG hold strings, not dicts")
     expect(isinstance(text, str), f"return a str (got {type(text).__name__})")
@@ -56,21 +58,6 @@ def make_tf_config(make_fn: Any) -> None:
 # --- exercise 2 ---------------------------------------------------------------------------------
 
 
-def _synthetic_digits(n: int = 300, seed: int = 13) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, (n, 28, 28)).astype("uint8")
-    images[:, 0, 0] = np.arange(n) % 256
-    images[:, 0, 1] = np.arange(n) // 256
-    return images, rng.integers(0, 10, n).astype("uint8")
-
-
-def _index_of(x: Any) -> np.ndarray:
-    from course.data import MNIST_MEAN, MNIST_STD
-
-    pixels = np.rint((np.asarray(x)[:, :2] * MNIST_STD + MNIST_MEAN) * 255).astype(int)
-    return pixels[:, 0] + 256 * pixels[:, 1]
-
-
 def _worker_batches(fn: Any, images: np.ndarray, labels: np.ndarray, index: int,
                     n_workers: int = 2, global_batch: int = 64, seed: int = 0) -> list[Any]:
     import tensorflow as tf
@@ -90,7 +77,7 @@ def worker_dataset(worker_dataset_fn: Any) -> None:
     """Check ``worker_dataset(input_context, images, labels, global_batch_size, seed)``."""
     from course.data import make_pipeline
 
-    images, labels = _synthetic_digits()
+    images, labels = common.synthetic_digits(1_200, seed=13)  # > the usual shuffle(1000)
     parts = [_worker_batches(worker_dataset_fn, images, labels, i) for i in range(2)]
     expect(all(parts), "a worker gets no batches at all")
     sizes = [len(part[0][0]) for part in parts]
@@ -102,33 +89,33 @@ def worker_dataset(worker_dataset_fn: Any) -> None:
     expect(parts[0][0][0].shape[1:] == (784,),
            "the examples must be preprocessed rows of 784 values (data.make_pipeline does it)")
     award(1)
-    first = [_index_of(part[0][0]) for part in parts]
+    first = [index_of(part[0][0]) for part in parts]
     expect(not np.array_equal(first[0], first[1]),
            "both workers get the same examples: use input_context.input_pipeline_id to take "
            "this worker's own slice")
     want = [np.asarray(x) for x, _ in make_pipeline(images, labels, 64, shuffle=True, seed=0,
                                                     drop_remainder=True)]
     expect(len(parts[0]) == len(want) and len(parts[1]) == len(want),
-           f"a worker yields {len(parts[0])} batches; 300 examples make {len(want)} full global "
-           "batches of 64: build the global batches with drop_remainder=True")
-    together = [np.concatenate([_index_of(a[0]), _index_of(b[0])])
+           f"a worker yields {len(parts[0])} batches; {len(images)} examples make {len(want)} "
+           "full global batches of 64: build the global batches with drop_remainder=True")
+    together = [np.concatenate([index_of(a[0]), index_of(b[0])])
                 for a, b in zip(parts[0], parts[1], strict=True)]
-    same_sets = all(set(t) == set(_index_of(w)) for t, w in zip(together, want, strict=True))
+    same_sets = all(set(t) == set(index_of(w)) for t, w in zip(together, want, strict=True))
     expect(same_sets, "the two workers' batches of a step do not make up the global batch one "
            "device would train on (data.make_pipeline(images, labels, global_batch_size, "
            "shuffle=True, seed=seed, drop_remainder=True)): slice each global batch; "
            ".shard() before batching hands out other examples")
-    expect(all(np.array_equal(t, _index_of(w)) for t, w in zip(together, want, strict=True)),
+    expect(all(np.array_equal(t, index_of(w)) for t, w in zip(together, want, strict=True)),
            "worker i must take examples [i·b, (i+1)·b) of each global batch, b being the "
            "per-replica batch size: worker 0 the first half, worker 1 the second")
     award(1)
     other = _worker_batches(worker_dataset_fn, images, labels, 0, seed=1)
-    expect(not np.array_equal(_index_of(other[0][0]), first[0]),
+    expect(not np.array_equal(index_of(other[0][0]), first[0]),
            "seed=1 gives the same batches as seed=0: pass the seed on to the shuffle")
     three = [_worker_batches(worker_dataset_fn, images, labels, i, n_workers=4,
                              global_batch=64) for i in range(4)]
     expect([len(t[0][0]) for t in three] == [16] * 4 and np.array_equal(
-        np.concatenate([_index_of(t[0][0]) for t in three]), _index_of(want[0])),
+        np.concatenate([index_of(t[0][0]) for t in three]), index_of(want[0])),
            "with 4 workers each must take 16 examples: use the input context instead of "
            "assuming 2 workers")
 
