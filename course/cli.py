@@ -5,7 +5,7 @@ Subcommands::
     course build-labs [--check | --force] [--solutions DIR] [--labs DIR]
     course run-solutions [NAMES...] [--timeout S] [--solutions DIR]
     course grade PATH [PATH ...] [--timeout-cell S] [--timeout-total S] [--out DIR]
-                 [--format json|md|csv] [--solutions DIR] [--jobs N]
+                 [--format json|md|csv] [--solutions DIR] [--sandbox auto|bwrap|none] [--jobs N]
     course grade --gradescope-bundle ZIP [--timeout-cell S] [--timeout-total S] [--solutions DIR]
     course data [--full] [--cache-dir DIR]
     course doctor [--cache-dir DIR] [--timeout S]
@@ -177,6 +177,48 @@ def _formats(text: str) -> list[str]:
     return names
 
 
+def _add_sandbox_options(parser: argparse.ArgumentParser) -> None:
+    from course.sandbox import (
+        DEFAULT_CPU_S,
+        DEFAULT_MEMORY_GIB,
+        DEFAULT_PROCESSES,
+        SandboxMode,
+    )
+
+    parser.add_argument(
+        "--sandbox", choices=[str(mode) for mode in SandboxMode], default="auto",
+        help="confine each notebook's kernel: bwrap (bubblewrap: no network, read-only files "
+             "but its temporary folder, home/submissions/results/solutions hidden, limits, "
+             "every process gone at the end), none, or auto: bwrap when it works here, else "
+             "none, said loudly in every report (default: auto)")
+    parser.add_argument(
+        "--memory-limit", type=_positive_seconds, default=DEFAULT_MEMORY_GIB, metavar="GIB",
+        help="sandbox: address space per process, in GiB (default: %(default)g; TensorFlow "
+             "reserves much more than it uses)")
+    parser.add_argument(
+        "--process-limit", type=_positive_int, default=DEFAULT_PROCESSES, metavar="N",
+        help="sandbox: processes and threads the notebook may start (default: %(default)s)")
+    parser.add_argument(
+        "--cpu-limit", type=_positive_int, default=DEFAULT_CPU_S, metavar="S",
+        help="sandbox: CPU seconds per process (default: %(default)s)")
+
+
+def _sandbox(args: argparse.Namespace, paths: list[Path], out: Path, solutions: Path):
+    """The sandbox for this run (None after printing why it cannot be had)."""
+    from course.sandbox import GIB, Limits, SandboxUnavailable, choose_sandbox
+
+    limits = Limits(int(args.memory_limit * GIB), args.process_limit, args.cpu_limit)
+    hide = (*{path.resolve().parent for path in paths}, out, solutions)
+    try:
+        sandbox = choose_sandbox(args.sandbox, limits, hide)
+    except SandboxUnavailable as exc:
+        _error(str(exc))
+        return None
+    if not sandbox.active:
+        print(f"course: warning: {sandbox.description}", file=sys.stderr, flush=True)
+    return sandbox
+
+
 def _add_grade(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.description = (
@@ -232,6 +274,7 @@ def _add_grade(parser: argparse.ArgumentParser) -> None:
         help="the kit's solution notebooks, which define each lab and its check cells "
              "(default: solutions/ of the repository holding the installed course package, "
              "else of the current folder)")
+    _add_sandbox_options(parser)
     parser.add_argument(
         "--jobs", type=_positive_int, metavar="N",
         help="notebooks graded at once, each in its own kernel (default: from the cores and "
@@ -279,9 +322,12 @@ def _grade(args: argparse.Namespace) -> int:
         formats = {"json", "md"} | ({"csv"} if len(args.paths) > 1 else set())
     out = Path(args.out)
     paths = [Path(p) for p in args.paths]
+    sandbox = _sandbox(args, paths, out, solutions)
+    if sandbox is None:
+        return EXIT_ERROR
     grade_one = functools.partial(grading.grade_notebook, solutions_dir=solutions,
                                   timeout_cell=args.timeout_cell,
-                                  timeout_total=args.timeout_total)
+                                  timeout_total=args.timeout_total, sandbox=sandbox)
     jobs = args.jobs or batch.default_jobs(len(paths))
     progress = batch.Progress(len(paths), jobs=jobs)
     progress.start()

@@ -18,6 +18,7 @@ from course.grading.scoring import score_steps
 from course.grading.tamper import scan_for_tampering
 from course.notebooks import LabBuildError
 from course.paths import show_path
+from course.sandbox import Sandbox, choose_sandbox
 
 DEFAULT_TIMEOUT_CELL_S = 300.0
 """Seconds a cell may run before it is interrupted (``--timeout-cell``)."""
@@ -52,8 +53,13 @@ def grade_notebook(
     solutions_dir: str | os.PathLike,
     timeout_cell: float = DEFAULT_TIMEOUT_CELL_S,
     timeout_total: float = DEFAULT_TIMEOUT_TOTAL_S,
+    sandbox: Sandbox | None = None,
 ) -> GradeReport:
-    """Grade one notebook; never raises for a bad notebook (see ``GradeReport.error``)."""
+    """Grade one notebook; never raises for a bad notebook (see ``GradeReport.error``).
+
+    ``sandbox`` confines the kernel (default: :func:`~course.sandbox.choose_sandbox`'s
+    best available); the notebook's folder and ``solutions_dir`` are hidden from it too.
+    """
     from jupyter_core.utils import run_sync
 
     path = Path(path)
@@ -66,9 +72,12 @@ def grade_notebook(
 
     report.flags = scan_for_tampering(steps)
     aliases = course_aliases([s.source for s in steps if s.kind is StepKind.SOLUTION])
+    sandbox = (sandbox or choose_sandbox()).hiding(path.resolve().parent, solutions_dir)
+    report.sandbox = sandbox.description
     with tempfile.TemporaryDirectory(prefix="course-grade-") as cwd:
         run = KernelRun(steps, timeout_cell=timeout_cell, timeout_total=timeout_total,
-                        cwd=cwd, package=package_hashes(), aliases=aliases)
+                        cwd=cwd, package=package_hashes(), aliases=aliases,
+                        kernel_manager=sandbox.kernel_manager(cwd) if sandbox.active else None)
         try:
             outcomes, verified = run_sync(run.run)()
         except (GradingInterrupted, asyncio.CancelledError):  # Ctrl-C; the kernel is stopped

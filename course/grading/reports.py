@@ -46,12 +46,17 @@ def to_gradescope(report: GradeReport) -> dict[str, Any]:
             "cells": report.cells,
             "notes": report.notes,
             "flags": report.flags,
+            "sandbox": report.sandbox,
         },
     }
 
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", "<br>") or " "
+
+
+def _sandbox_line(sandbox: str) -> str:
+    return f"**⚠ {sandbox}**" if sandbox.startswith("NO SANDBOX") else sandbox.capitalize()
 
 
 def to_markdown(report: GradeReport) -> str:
@@ -63,6 +68,7 @@ def to_markdown(report: GradeReport) -> str:
         f"**Score: {report.score:g} / {report.max_score:g}** · lab {report.lab} · "
         f"graded in {report.seconds:.0f} s · SHA-256 `{(report.sha256 or '')[:12]}`",
         "",
+        *([_sandbox_line(report.sandbox), ""] if report.sandbox else []),
         "| Exercise | Score | Feedback |",
         "|---|---|---|",
     ]

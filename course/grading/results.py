@@ -74,6 +74,8 @@ class GradeReport:
     """Learner code that reaches for the grading machinery: for a human to review."""
     cells: dict[str, int] = field(default_factory=dict)
     """Counts: ``planned``, ``executed``, ``errors``, ``timeouts`` (code cells)."""
+    sandbox: str | None = None
+    """The one line saying how the kernel was confined (loud when it was not)."""
 
     @property
     def graded(self) -> bool:
