@@ -52,11 +52,13 @@ def test_bundle_layout(tmp_path, capsys):
     assert {"setup.sh", "run_autograder", "Dockerfile", "pyproject.toml", "README.md",
             "course/__init__.py", "course/cli.py", "course/grading/gradescope.py",
             "course/checks/lab01.py", "course/resources/mnist_sample.npz"} <= names
+    licences = {p.name for p in ROOT.glob("LICEN[CS]E*")}
+    assert licences <= names
     solutions = {f"solutions/{p.name}" for p in (ROOT / "solutions").glob("*.ipynb")}
     assert solutions and {n for n in names if n.startswith("solutions/")} == solutions
     assert {n.split("/")[0] for n in names} <= {
         "setup.sh", "run_autograder", "Dockerfile", "pyproject.toml", "README.md", "course",
-        "solutions"} | {p.name for p in ROOT.glob("LICEN[CS]E*")}
+        "solutions"} | licences
     for name in names:  # no caches, no virtualenv, no build leftovers, no hidden files
         assert "__pycache__" not in name and not name.endswith((".pyc", ".pyo")), name
         assert ".egg-info" not in name and "venv" not in name.split("/")[0], name
