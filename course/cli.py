@@ -219,39 +219,43 @@ def _sandbox(args: argparse.Namespace, paths: list[Path], out: Path, solutions: 
     return sandbox
 
 
+_GRADE_DESCRIPTION = (
+    "Grade learners' lab notebooks. Each notebook runs from an in-memory copy (its file is\n"
+    "never written) in one fresh kernel, in an empty temporary folder. Check cells are\n"
+    "restored from the lab's solution by grade_id; the grader re-runs the package's checks\n"
+    "(hidden tests included) on the learner's functions, and the score comes only from\n"
+    "those results, never from printed text. Cells the learner added run too; their\n"
+    "edits to setup, demonstration and check cells do not."
+)
+_GRADE_EPILOG = (
+    "results in --out DIR:\n"
+    "  NAME.json       Gradescope-shaped: score, max_score, tests[] (name, score,\n"
+    "                  max_score, status, output), extra_data (sha256, notes, flags)\n"
+    "  NAME.md         a Markdown summary\n"
+    "  gradebook.csv   one row per notebook, one column per exercise\n"
+    "NAME is the notebook's file stem (with its folders when stems repeat).\n\n"
+    "exit status: 0 every notebook was graded (whatever its score); 2 a notebook could\n"
+    "not be graded (not JSON, not a lab of this kit, cells of another lab: one sentence\n"
+    "on stderr, and the others are still graded) or bad usage.\n\n"
+    "--jobs N grades N notebooks at once, each in its own kernel (and worker process);\n"
+    "the results are those of one at a time, written in the order given. Default: the\n"
+    "usable cores, the notebooks that fit in the available memory at 1.5 GiB each, and\n"
+    "the number of notebooks, whichever is smallest. A progress bar shows on a terminal.\n\n"
+    "--gradescope-bundle ZIP writes Gradescope's autograder zip (setup.sh installs the\n"
+    "kit it carries; run_autograder grades /autograder/submission/*.ipynb into\n"
+    "/autograder/results/results.json with this command's timeouts and solutions;\n"
+    "COURSE_AUTOGRADER_ROOT moves /autograder). Its Dockerfile builds the same image for\n"
+    "any container runner, one container per submission:\n"
+    "  unzip ZIP -d bundle && docker build -t course-autograder bundle\n"
+    "  docker run --rm --network none -v \"$PWD/sub:/autograder/submission:ro\" \\\n"
+    "      -v \"$PWD/out:/autograder/results\" course-autograder /autograder/run_autograder"
+)
+
+
 def _add_grade(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.description = (
-        "Grade learners' lab notebooks. Each notebook runs from an in-memory copy (its file is\n"
-        "never written) in one fresh kernel, in an empty temporary folder. Check cells are\n"
-        "restored from the lab's solution by grade_id; the grader re-runs the package's checks\n"
-        "(hidden tests included) on the learner's functions, and the score comes only from\n"
-        "those results, never from printed text. Cells the learner added run too; their\n"
-        "edits to setup, demonstration and check cells do not."
-    )
-    parser.epilog = (
-        "results in --out DIR:\n"
-        "  NAME.json       Gradescope-shaped: score, max_score, tests[] (name, score,\n"
-        "                  max_score, status, output), extra_data (sha256, notes, flags)\n"
-        "  NAME.md         a Markdown summary\n"
-        "  gradebook.csv   one row per notebook, one column per exercise\n"
-        "NAME is the notebook's file stem (with its folders when stems repeat).\n\n"
-        "exit status: 0 every notebook was graded (whatever its score); 2 a notebook could\n"
-        "not be graded (not JSON, not a lab of this kit, cells of another lab: one sentence\n"
-        "on stderr, and the others are still graded) or bad usage.\n\n"
-        "--jobs N grades N notebooks at once, each in its own kernel (and worker process);\n"
-        "the results are those of one at a time, written in the order given. Default: the\n"
-        "usable cores, the notebooks that fit in the available memory at 1.5 GiB each, and\n"
-        "the number of notebooks, whichever is smallest. A progress bar shows on a terminal.\n\n"
-        "--gradescope-bundle ZIP writes Gradescope's autograder zip (setup.sh installs the\n"
-        "kit it carries; run_autograder grades /autograder/submission/*.ipynb into\n"
-        "/autograder/results/results.json with this command's timeouts and solutions;\n"
-        "COURSE_AUTOGRADER_ROOT moves /autograder). Its Dockerfile builds the same image for\n"
-        "any container runner, one container per submission:\n"
-        "  unzip ZIP -d bundle && docker build -t course-autograder bundle\n"
-        "  docker run --rm --network none -v \"$PWD/sub:/autograder/submission:ro\" \\\n"
-        "      -v \"$PWD/out:/autograder/results\" course-autograder /autograder/run_autograder"
-    )
+    parser.description = _GRADE_DESCRIPTION
+    parser.epilog = _GRADE_EPILOG
     parser.set_defaults(grade_parser=parser)
     parser.add_argument("paths", nargs="*", metavar="PATH", help="the notebooks to grade")
     parser.add_argument(
