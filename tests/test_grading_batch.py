@@ -192,3 +192,22 @@ def test_bad_jobs_exit_2(jobs, capsys):
         main(["grade", "x.ipynb", "--jobs", jobs])
     assert exit_info.value.code == 2
     assert "course grade: error:" in capsys.readouterr().err
+
+
+def test_the_benchmark_class_has_every_kind(tmp_path):
+    import json
+
+    from benchmarks.grading_class import KINDS, write_class
+
+    lab = Path(__file__).resolve().parent.parent / "solutions" / "01_sequential_mlp.ipynb"
+    paths = write_class(tmp_path, len(KINDS), [lab])
+    texts = {path.stem.rsplit("_", 1)[1]: path.read_text(encoding="utf-8") for path in paths}
+    assert list(texts) == list(KINDS)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(texts["broken"])
+    gaps = {kind: text.count("YOUR CODE HERE") for kind, text in texts.items()
+            if kind != "broken"}
+    assert gaps["solved"] == gaps["loop"] == gaps["dies"] == 0
+    assert 0 < gaps["partial"] < gaps["untouched"]
+    assert "while True" in texts["loop"] and "os._exit(1)" in texts["dies"]
+    assert "BEGIN SOLUTION" not in texts["solved"]
