@@ -585,3 +585,64 @@ def test_flags_name_code_that_reaches_for_the_machinery():
     assert "your cell for x, line 2: inspects interpreter frames ('_getframe')" in flags
     assert "your cell for x, line 3: setattr on np (monkeypatching)" in flags
     assert not any(flag.startswith("your added cell") for flag in flags)
+
+
+# ---------------------------------------------------------------------------------------------
+# A forged score is never silent: the standard library the grader cell uses, patched
+# ---------------------------------------------------------------------------------------------
+
+FORGE_JSON = '''\
+import matplotlib.font_manager as fm
+j = getattr(fm, "js" + "on")   # the json module, reached through another library
+_dumps = j.dumps
+
+def _forge(obj, *args, **kwargs):
+    """Rewrites every grader result to full marks before it is signed."""
+    if isinstance(obj, dict) and "results" in obj and "grade_id" in obj:
+        obj = {"grade_id": obj["grade_id"], "error": None, "results": [
+            {"name": "x", "points": 9.0, "max_points": 9.0, "hint": "", "kind": "visible"}]}
+    return _dumps(obj, *args, **kwargs)
+
+vars(j)["dumps"] = _forge
+'''
+
+
+def test_a_patched_standard_library_function_never_forges_a_score_silently(tmp_path):
+    nb = lab01()  # unsolved, plus one cell of the learner's own
+    nb.cells.insert(cell_index(nb, "lab01-preprocess"), new_code_cell(FORGE_JSON))
+    path = write(nb, tmp_path / "forged.ipynb")
+    out = tmp_path / "grades"
+    assert main(["grade", str(path), "--out", str(out)]) == 0
+    result = load_json(out, "forged")
+    assert result["score"] == 0, feedback(result)
+    flags = "\n".join(result["extra_data"]["flags"])
+    for test in result["tests"]:
+        assert test["score"] == 0
+        assert "json.dumps" in test["output"], test
+        assert f"the check for {test['extra_data']['grade_id']}" in flags
+    assert "replaced json.dumps" in flags
+
+
+@pytest.mark.parametrize(("module", "name"), [
+    ("hmac", "new"), ("builtins", "abs"), ("posixpath", "join"), ("_hashlib", "openssl_sha256"),
+    ("json.encoder", "c_make_encoder"),
+])
+def test_the_grader_signs_nothing_when_what_it_uses_was_replaced(module, name, monkeypatch):
+    import importlib
+
+    import numpy as np
+
+    target = importlib.import_module(module)
+    original = getattr(target, name)
+    monkeypatch.setattr(target, name, lambda *a, **k: original(*a, **k))  # same behaviour
+    result = run_grader_in_process({"preprocess": lambda images: np.zeros((len(images), 784))},
+                                   [["visible", "checks.preprocess(preprocess)"]])
+    assert result == {"grade_id": "g-check", "results": [], "error": None,
+                      "tampered": [f"{module}.{name}"]}
+    step = grading.Step("check", "", "the check for g-check", grade_id="g-check", points=1)
+    report = grading.GradeReport(path=Path("x.ipynb"))
+    grading.score_steps(report, [step], [grading.Outcome(grading.Status.OK)],
+                        {0: ("key", result)})
+    assert report.tests[0].score == 0 and f"({module}.{name})" in report.tests[0].output
+    assert report.flags == [f"the check for g-check: learner code replaced {module}.{name}, "
+                            "which the grader uses (scored 0)"]

@@ -26,10 +26,26 @@
    text never counts; monkeypatching ``course.checks``/``course.data`` in the kernel does not
    reach the private copies.
 
-What in-process grading cannot stop: learner code runs in the same Python process, so code
-written to attack the grader itself (patching the standard library or IPython, walking
-interpreter frames to find the key) could still forge a result. Such code is *flagged*
-(:func:`scan_for_tampering`) in every report for a human to look at.
+The grader's own trusted base is checked (:mod:`~course.grading.integrity`): before it loads
+anything and again before it signs, a grader cell compares every attribute of the standard
+library modules it relies on (``builtins``, ``hmac``, ``hashlib``, ``json``, ``io``,
+``os.path``, ``types``, ``operator``) with what a clean interpreter has. A difference (say
+``json.dumps`` replaced through ``matplotlib.font_manager.json``) makes it publish an unsigned
+"tampered" notice instead: the exercise scores 0 and the report is flagged. A result that is
+missing, doubled or altered also scores 0 and is flagged.
+
+What in-process grading still cannot stop, because learner code runs in the same Python
+process before and during each grader cell: code that sees the grader cell's *source*, which
+holds that cell's key (an IPython input transformer, a replaced ``builtins.__import__``,
+``compile`` or ``exec`` active when the cell starts, a trace or audit hook) can forge that
+cell's result, or replace the grader's code before it runs; code that reads the key from
+interpreter frames or the garbage collector while the check calls it; a patch made and undone
+between the two integrity checks (a timer thread); patches to what the *checks* compute with
+beyond the standard library (``np.allclose``, Keras); and C-level changes (``ctypes``). Such code
+is *flagged* by the source scan (:func:`scan_for_tampering`) when it names those mechanisms,
+but a determined learner can hide the names. Only a grader outside the kernel process (the
+checks in a separate process that calls the learner's functions over IPC) would close this;
+the sandbox (:mod:`course.sandbox`) bounds what such code can do to the machine, not the score.
 
 Scoring: a check cell is worth its ``nbgrader.points``; it earns that times the fraction of
 check points its checks awarded (partial credit). It scores 0 when the exercise cell it
@@ -43,7 +59,8 @@ never TensorFlow.
 Modules, one job each: :mod:`~course.grading.results` (what grading produces),
 :mod:`~course.grading.labs` (reading a notebook, identifying its lab),
 :mod:`~course.grading.plan` (which code runs, in which order),
-:mod:`~course.grading.tamper` (the tamper scan), :mod:`~course.grading.grader_cell` (the code
+:mod:`~course.grading.tamper` (the tamper scan), :mod:`~course.grading.integrity` (the grader's
+trusted base, checked), :mod:`~course.grading.grader_cell` (the code
 that replaces a check cell), :mod:`~course.grading.kernel` (the kernel run),
 :mod:`~course.grading.scoring`, :mod:`~course.grading.reports` and
 :mod:`~course.grading.grade` (one notebook, end to end).
@@ -95,7 +112,7 @@ from course.grading.results import (
     Result,
     TestResult,
 )
-from course.grading.scoring import exercise_name, score_check
+from course.grading.scoring import exercise_name, score_check, score_steps
 from course.grading.tamper import scan_for_tampering
 
 __all__ = [
@@ -105,6 +122,7 @@ __all__ = [
     "StepKind", "TestResult", "course_aliases", "exercise_name", "find_solutions_dir",
     "grade_notebook", "gradebook_csv", "grader_cell_source", "grader_spec", "identify_lab",
     "load_solution", "package_hashes", "parse_notebook", "plan_notebook", "read_result",
-    "report_names", "scan_for_tampering", "score_check", "split_hidden", "summary_line",
+    "report_names", "scan_for_tampering", "score_check", "score_steps", "split_hidden",
+    "summary_line",
     "to_gradescope", "to_markdown", "write_report",
 ]

@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from course.grading.integrity import INTEGRITY_SOURCE, _tampered, expected_fingerprints
 from course.grading.plan import Step
 
 RESULT_MIME = "application/vnd.course.grade+json"
@@ -53,11 +54,12 @@ class _PrivateCourse:  # pragma: no cover - runs inside the kernel
 
     def read(self, relpath):
         import hashlib
+        import io
         import os
 
         path = os.path.join(self.root, *relpath.split("/"))
-        with open(path, "rb") as f:
-            source = f.read()
+        with io.FileIO(path) as f:  # not builtins.open, which IPython may replace
+            source = f.readall()
         if hashlib.sha256(source).hexdigest() != self.hashes[relpath]:
             raise RuntimeError(f"the grader's file course/{relpath} changed during grading")
         return path, source
@@ -161,26 +163,34 @@ def _run_segments(spec, namespace, log):  # pragma: no cover - runs inside the k
 def _grader_main(spec, user_ns, publish=None):  # pragma: no cover - runs inside the kernel
     """Run one check cell's solution source against the learner's objects; publish the result.
 
-    ``publish`` receives the signed message (tests); by default it is displayed.
+    ``publish`` receives the signed message (tests); by default it is displayed. When what
+    the grader itself uses was replaced (:func:`_tampered`, before and after the check), it
+    publishes an unsigned notice instead, and never uses the key.
     """
-    import hashlib
-    import hmac
-    import json
-
     results, error = [], None
-    try:
-        private = _PrivateCourse(spec)
-        namespace = dict(user_ns)
-        namespace.update(private.bind(spec["aliases"]))
-        log = private.load("course.checks").LOG
-    except Exception as exc:
-        error = {"kind": "grader", "type": type(exc).__name__, "message": str(exc)}
-    if error is None:
-        results, error = _run_segments(spec, namespace, log)
-    payload = json.dumps({"grade_id": spec["grade_id"], "results": results, "error": error},
-                         sort_keys=True)
-    mac = hmac.new(spec["key"].encode(), payload.encode(), hashlib.sha256).hexdigest()
-    message = {spec["mime"]: {"payload": payload, "mac": mac}}
+    changed = _tampered(spec["trusted"])
+    if not changed:
+        try:
+            private = _PrivateCourse(spec)
+            namespace = dict(user_ns)
+            namespace.update(private.bind(spec["aliases"]))
+            log = private.load("course.checks").LOG
+        except Exception as exc:
+            error = {"kind": "grader", "type": type(exc).__name__, "message": str(exc)}
+        if error is None:
+            results, error = _run_segments(spec, namespace, log)
+        changed = _tampered(spec["trusted"])
+    if changed:
+        message = {spec["mime"]: {"tampered": spec["grade_id"], "changed": changed[:20]}}
+    else:
+        import hashlib
+        import hmac
+        import json
+
+        payload = json.dumps({"grade_id": spec["grade_id"], "results": results,
+                              "error": error}, sort_keys=True)
+        mac = hmac.new(spec["key"].encode(), payload.encode(), hashlib.sha256).hexdigest()
+        message = {spec["mime"]: {"payload": payload, "mac": mac}}
     if publish is None:
         from IPython.display import display
 
@@ -189,11 +199,11 @@ def _grader_main(spec, user_ns, publish=None):  # pragma: no cover - runs inside
         publish(message)
 
 
-GRADER_SOURCE = "\n\n".join(
+GRADER_SOURCE = "\n\n".join([INTEGRITY_SOURCE, *(
     textwrap.dedent(inspect.getsource(part)).replace(
         "  # pragma: no cover - runs inside the kernel", "")
     for part in (_PrivateCourse, _run_segments, _grader_main)
-)
+)])
 """The source a grader cell runs in the kernel: defines ``_grader_main`` and its helpers."""
 
 
@@ -228,6 +238,7 @@ def grader_spec(step: Step, key: str, package: tuple[Path, dict[str, str]],
         "private_prefix": f"__course_grade_{secrets.token_hex(4)}__.",
         "key": key,
         "mime": RESULT_MIME,
+        "trusted": expected_fingerprints(),
     }
 
 
@@ -247,8 +258,20 @@ def grader_cell_source(spec: dict[str, Any]) -> str:
     )
 
 
+def _tamper_notice(found: dict, grade_id: str) -> dict[str, Any] | None:
+    """An unsigned "tampered" notice for ``grade_id`` as a result (it only costs points)."""
+    changed = found.get("changed")
+    if found.get("tampered") != grade_id or not isinstance(changed, list):
+        return None
+    return {"grade_id": grade_id, "results": [], "error": None,
+            "tampered": [str(name) for name in changed]}
+
+
 def read_result(outputs: list[Any], key: str, grade_id: str) -> dict[str, Any] | None:
-    """Return the grader cell's verified result, or None when missing, doubled or forged."""
+    """Return the grader cell's verified result, or None when missing, doubled or forged.
+
+    An unsigned "tampered" notice counts as a result with a ``tampered`` list (score 0).
+    """
     found = [
         output["data"][RESULT_MIME]
         for output in outputs
@@ -257,6 +280,8 @@ def read_result(outputs: list[Any], key: str, grade_id: str) -> dict[str, Any] |
     ]
     if len(found) != 1 or not isinstance(found[0], dict):
         return None
+    if "tampered" in found[0]:
+        return _tamper_notice(found[0], grade_id)
     payload, mac = found[0].get("payload"), found[0].get("mac")
     if not isinstance(payload, str) or not isinstance(mac, str):
         return None

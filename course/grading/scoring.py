@@ -81,9 +81,21 @@ def _exercise_failed(step: Step, exercise: Outcome) -> TestResult:
                 Result.TIMEOUT if exercise.status in TIMED_OUT else Result.ERROR)
 
 
+def _unverified(step: Step, result: dict | None) -> tuple[TestResult, str]:
+    """A check whose result cannot be trusted: 0 points, and the flag saying why."""
+    if result is None:
+        return (zero(step, "no valid result from the grader's check (its output was missing, "
+                     "doubled or altered)", Result.ERROR),
+                f"{step.where}: the grader's result was missing, doubled or altered (scored 0)")
+    changed = ", ".join(result["tampered"]) or "?"
+    return (zero(step, f"not scored: code in this notebook replaced what the grader itself "
+                 f"uses ({changed})", Result.ERROR),
+            f"{step.where}: learner code replaced {changed}, which the grader uses (scored 0)")
+
+
 def _grade_check(step: Step, outcome: Outcome, exercise: Outcome | None,
                  result: dict | None) -> tuple[TestResult, str | None]:
-    """The check's result, and a note for the report (or None)."""
+    """The check's result, and a flag for the report (or None)."""
     if (outcome.status in (Status.SKIPPED, Status.NOT_RUN) and exercise is not None
             and exercise.status in FAILED):
         return _exercise_failed(step, exercise), None
@@ -94,16 +106,15 @@ def _grade_check(step: Step, outcome: Outcome, exercise: Outcome | None,
                     Result.TIMEOUT), None
     if outcome.status is Status.DEAD:
         return zero(step, f"the check could not finish: {outcome.message}", Result.ERROR), None
-    if result is None:
-        return (zero(step, "no valid result from the grader's check (its output was missing, "
-                     "doubled or altered)", Result.ERROR),
-                f"{step.where}: the grader's result was missing or altered")
+    if result is None or "tampered" in result:
+        return _unverified(step, result)
     return score_check(step, result), None
 
 
 def score_steps(report: GradeReport, steps: list[Step], outcomes: list[Outcome],
                 verified: Verified) -> None:
-    """Add each check's TestResult, notes on failed cells and the cell counts to ``report``."""
+    """Add each check's TestResult, notes on failed cells, flags on results that cannot be
+    trusted (missing, altered, or the grader's own functions replaced) and the cell counts."""
     by_gid = {s.grade_id: o for s, o in zip(steps, outcomes, strict=True) if s.grade_id}
     for index, (step, outcome) in enumerate(zip(steps, outcomes, strict=True)):
         if step.kind is not StepKind.CHECK:
@@ -111,10 +122,10 @@ def score_steps(report: GradeReport, steps: list[Step], outcomes: list[Outcome],
                 report.notes.append(f"{step.where}: {outcome.message}")
             continue
         _, result = verified.get(index, ("", None))
-        test, note = _grade_check(step, outcome, by_gid.get(step.exercise or ""), result)
+        test, flag = _grade_check(step, outcome, by_gid.get(step.exercise or ""), result)
         report.tests.append(test)
-        if note:
-            report.notes.append(note)
+        if flag:
+            report.flags.append(flag)
     report.cells = {
         "planned": len(outcomes),
         "executed": sum(o.status not in (Status.NOT_RUN, Status.SKIPPED) for o in outcomes),
