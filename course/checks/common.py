@@ -102,10 +102,12 @@ def ratio(got: Any, want: Any) -> float | None:
 
 
 def _times(c: float) -> str:
-    """``2×``, ``0.5×``, ``1/64×`` for a factor; a readable fraction when it is one."""
+    """``2×``, ``320×``, ``1/64×``, ``0.37×`` for a factor."""
+    if np.isclose(c, round(c), rtol=1e-3) and round(c) != 0:
+        return f"{round(c)}×".replace("-", "−")
     if abs(c) < 1 and np.isclose(1 / c, round(1 / c), rtol=1e-3):
         return f"1/{round(1 / c)}×" if c > 0 else f"−1/{round(-1 / c)}×"
-    return f"{c:.4g}×"
+    return f"{c:.3g}×"
 
 
 # --- expectations -----------------------------------------------------------------------------
@@ -140,15 +142,13 @@ def mismatch(got: Any, want: Any, what: str, *, rtol: float = RTOL, atol: float 
     if close(got, want, rtol, atol):
         return ""
     c = ratio(got, want)
-    if c is not None:
-        for factor, cause in (factors or {}).items():
-            if np.isclose(c, factor, rtol=1e-3):
-                return f"your {what} is {_times(c)} the reference: {cause}"
-        if np.isclose(c, -1.0, rtol=1e-3):
-            return f"your {what} has the wrong sign (−1× the reference): {otherwise}".rstrip(": ")
-        if not np.isclose(c, 1.0, rtol=1e-3):
-            return f"your {what} is {_times(c)} the reference: {otherwise}".rstrip(": ")
-    return f"your {what} differs from the reference: {otherwise}".rstrip(": ")
+    if c is None or np.isclose(c, 1.0, rtol=1e-3):
+        return f"your {what} differs from the reference: {otherwise}".rstrip(": ")
+    cause = next((text for factor, text in (factors or {}).items()
+                  if np.isclose(c, factor, rtol=1e-3)), otherwise)
+    size = ("has the wrong sign (−1× the reference)" if np.isclose(c, -1.0, rtol=1e-3)
+            else f"is {_times(c)} the reference")
+    return f"your {what} {size}: {cause}".rstrip(": ")
 
 
 def first_difference(got: Sequence[Any], want: Sequence[Any], what: str) -> str:
@@ -224,6 +224,15 @@ def resolve_loss(loss: Any) -> Any:
         return None
 
 
+def _value(loss: Callable[..., Any], labels: np.ndarray, logits: np.ndarray) -> float | None:
+    """``loss(labels, logits)`` as a finite float, or None when it fails or is not finite."""
+    try:
+        value = float(np.asarray(loss(labels, logits)).mean())
+    except Exception:
+        return None
+    return value if np.isfinite(value) else None
+
+
 def loss_kind(loss: Any) -> str:
     """Which loss ``loss(labels, logits)`` really computes, judged on probe values.
 
@@ -239,17 +248,17 @@ def loss_kind(loss: Any) -> str:
     logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0], [0.3, 0.2, 3.0], [1.5, -0.5, 0.2]],
                       "float32")
     labels = np.array([0, 2, 2, 1])
-    try:
-        value = float(np.asarray(loss(labels, logits)).mean())
-    except Exception:
-        return "one_hot"
-    if not np.isfinite(value):
+    value = _value(loss, labels, logits)
+    if value is None:  # a regression loss broadcasts labels of shape (n, 1) only
+        labels = labels[:, None]
+        value = _value(loss, labels, logits)
+    if value is None:
         return "one_hot"
     candidates: dict[str, Callable[[], Any]] = {
-        "sparse_logits": lambda: cross_entropy(logits, labels).mean(),
+        "sparse_logits": lambda: cross_entropy(logits, np.ravel(labels)).mean(),
         "probabilities": lambda: keras.losses.SparseCategoricalCrossentropy()(labels, logits),
-        "mse": lambda: keras.losses.MeanSquaredError()(labels, logits),
-        "mae": lambda: keras.losses.MeanAbsoluteError()(labels, logits),
+        "mse": lambda: keras.losses.MeanSquaredError()(labels.astype("float32"), logits),
+        "mae": lambda: keras.losses.MeanAbsoluteError()(labels.astype("float32"), logits),
     }
     for kind, compute in candidates.items():
         if np.isclose(value, float(np.asarray(compute())), rtol=1e-4, atol=1e-6):

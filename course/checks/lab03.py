@@ -87,8 +87,10 @@ def mse(mse_fn: Any) -> None:
            "that is the root of the mean squared error: drop the square root")
     expect(not np.isclose(value, np.mean(np.abs(diff)), rtol=1e-4),
            "that is the mean absolute error: square the differences (tf.square)")
-    expect(np.isclose(value, want, rtol=1e-5),
-           "the value differs from tf.reduce_mean(tf.square(y_pred - y_true))")
+    hint = common.mismatch(value, want, "loss", factors={
+        0.5: "drop the ½: the article's loss is the plain mean of the squared errors"},
+        otherwise="tf.reduce_mean(tf.square(y_pred - y_true)), the mean of the squares")
+    expect(not hint, hint)
 
 
 def _diagnose_update(before: list[np.ndarray], after: list[np.ndarray],

@@ -228,14 +228,21 @@ def test_step(test_step_fn: Any) -> None:
     _, _, loss_metric, accuracy_metric = _tools()
     _, _, ref_loss_metric, ref_accuracy = _tools()
     compiled = _compiled(test_step_fn)
+    returned, expected = [], []
     for i in range(0, len(x_np), BATCH):
         xb, yb = tf.constant(x_np[i:i + BATCH]), tf.constant(y_np[i:i + BATCH])
-        _call_step(compiled, model, loss_fn, xb, yb, loss_metric, accuracy_metric)
-        loops.test_step(twin, loss_fn, xb, yb, ref_loss_metric, ref_accuracy)
+        returned.append(float(np.asarray(_call_step(compiled, model, loss_fn, xb, yb,
+                                                    loss_metric, accuracy_metric))))
+        expected.append(float(loops.test_step(twin, loss_fn, xb, yb, ref_loss_metric,
+                                              ref_accuracy)))
     expect(np.isclose(float(loss_metric.result()), float(ref_loss_metric.result()), rtol=1e-5)
            and np.isclose(float(accuracy_metric.result()), float(ref_accuracy.result())),
            "over 3 batches (under tf.function) the metrics must hold the means of all 3: "
            "update them, do not reset or re-create them inside test_step")
+    expect(_close(returned, expected),
+           f"over 3 batches test_step returned {np.round(returned, 5).tolist()}; the batch "
+           f"losses are {np.round(expected, 5).tolist()}: return this batch's loss, not the "
+           "metric's running mean (they agree on the first batch only)")
 
 
 def _datasets() -> tuple[Any, Any, tuple[np.ndarray, np.ndarray]]:

@@ -1,0 +1,187 @@
+"""One contract for every lab's checks, run over the tables in ``tests/wrong_answers/``.
+
+For each lab: its solution cells are the exercises its checks grade, the points add up to
+what the notebook states, and the reference answers earn full points with the promised line.
+For each wrong answer of a table: it loses points, earns exactly the points its entry
+states, and its hint contains the entry's words (or, for an entry with a ``gap``, the gap is
+still real). At least eight wrong answers per exercise, and at least 95 % of all of them get
+their expected words.
+
+Labs that need replicas (``fresh_process``) are graded in one new Python process that makes
+its 2 CPU replicas before TensorFlow starts; the others are graded here.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+import wrong_answers
+from reference import solution_namespace
+from wrong_answers import Lab, WrongAnswer
+
+MIN_WRONG_PER_EXERCISE = 8
+MIN_SHARE_WITH_WORDS = 0.95
+LABS = sorted(m.name for m in pkgutil.iter_modules(wrong_answers.__path__)
+              if m.name.startswith("lab"))
+
+
+def table(lab: str) -> Any:
+    """The table module ``wrong_answers.<lab>``."""
+    return importlib.import_module(f"wrong_answers.{lab}")
+
+
+@functools.cache
+def namespace(lab: str) -> dict:
+    """The lab's solution cells, executed in order into one namespace."""
+    spec: Lab = table(lab).LAB
+    return solution_namespace(spec.path, spec.setup)
+
+
+def answer_of(lab: str, entry: WrongAnswer) -> Any:
+    """The entry's answer; source text runs in a copy of the solution namespace."""
+    if not isinstance(entry.answer, str):
+        return entry.answer
+    scope = dict(namespace(lab))
+    exec(compile(entry.answer, f"<{entry.id}>", "exec"), scope)
+    return scope[table(lab).LAB.exercises[entry.exercise]]
+
+
+def grade(lab: str, check_name: str, answer: Any) -> dict:
+    """Run one check quietly; its result as a dict, with how many results it logged."""
+    from course.checks import LOG
+
+    before = len(LOG.results)
+    checks = importlib.import_module(table(lab).LAB.checks)
+    result = getattr(checks, check_name)(answer, verbose=False)
+    return {"points": result.points, "max_points": result.max_points, "hint": result.hint,
+            "line": result.line(), "passed": result.passed,
+            "logged": len(LOG.results) - before}
+
+
+def grade_all(lab: str) -> dict:
+    """Grade the reference and every wrong answer of ``lab``: {"reference"|"wrong": {...}}."""
+    spec: Lab = table(lab).LAB
+    ns = namespace(lab)
+    return {"reference": {name: grade(lab, name, ns[defined])
+                          for name, defined in spec.exercises.items()},
+            "wrong": {key(entry): grade(lab, entry.exercise, answer_of(lab, entry))
+                      for entry in table(lab).WRONG}}
+
+
+@functools.cache
+def graded_elsewhere(lab: str) -> dict:
+    """:func:`grade_all` in a new Python process that makes 2 CPU replicas first."""
+    tests = Path(__file__).resolve().parent
+    code = ("import json, sys; sys.path.insert(0, %r)\n"
+            "from course import devices; devices.make_strategy(2, verbose=False)\n"
+            "import test_check_contract as c\n"
+            "print('RESULTS' + json.dumps(c.grade_all(%r)))" % (str(tests), lab))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=1200, cwd=tests.parent)
+    marker = [line for line in done.stdout.splitlines() if line.startswith("RESULTS")]
+    assert done.returncode == 0 and marker, done.stderr[-3000:]
+    return json.loads(marker[-1][len("RESULTS"):])
+
+
+def key(entry: WrongAnswer) -> str:
+    """A wrong answer's name within its lab: ``exercise/id``."""
+    return f"{entry.exercise}/{entry.id}"
+
+
+def outcome(lab: str, kind: str, name: str) -> dict:
+    """The graded result of the reference (kind "reference", name = the exercise) or of a
+    wrong answer (kind "wrong", name = its :func:`key`)."""
+    if table(lab).LAB.fresh_process:
+        return graded_elsewhere(lab)[kind][name]
+    if kind == "reference":
+        return grade(lab, name, namespace(lab)[table(lab).LAB.exercises[name]])
+    entry = next(e for e in table(lab).WRONG if key(e) == name)
+    return grade(lab, entry.exercise, answer_of(lab, entry))
+
+
+def graded_cells(lab: str) -> dict[str, float]:
+    """grade_id → points of the notebook's graded (check) cells."""
+    nb = nbformat.read(table(lab).LAB.path, as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"].get("points")
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")}
+
+
+# --- the lab as a whole -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lab", LABS)
+def test_solution_cells_are_the_exercises_in_order(lab):
+    nb = nbformat.read(table(lab).LAB.path, as_version=4)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+           if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    assert ids == [f"{lab}-{name}" for name in table(lab).LAB.exercises]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_public_check_is_an_exercise(lab):
+    checks = importlib.import_module(table(lab).LAB.checks)
+    public = {name for name, value in vars(checks).items()
+              if callable(value) and hasattr(value, "max_points")}
+    assert public == set(table(lab).LAB.exercises)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_points_add_up_to_what_the_notebook_states(lab):
+    spec: Lab = table(lab).LAB
+    checks = importlib.import_module(spec.checks)
+    points = {name: getattr(checks, name).max_points for name in spec.exercises}
+    assert sum(points.values()) == spec.points
+    assert graded_cells(lab) == {f"{lab}-{name}-check": p for name, p in points.items()}
+
+
+@pytest.mark.parametrize(("lab", "exercise"),
+                         [(lab, name) for lab in LABS for name in table(lab).LAB.exercises])
+def test_reference_earns_full_points(lab, exercise):
+    result = outcome(lab, "reference", exercise)
+    points = f"{result['max_points']:g}"
+    assert result["line"] == f"✔ {exercise}: {points}/{points} points", result["line"]
+    assert result["logged"] == 1
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_each_exercise_has_enough_wrong_answers(lab):
+    counts = {name: 0 for name in table(lab).LAB.exercises}
+    for entry in table(lab).WRONG:
+        counts[entry.exercise] += 1
+    assert min(counts.values()) >= MIN_WRONG_PER_EXERCISE, counts
+    keys = [key(entry) for entry in table(lab).WRONG]
+    assert len(keys) == len(set(keys)), "wrong-answer ids must be unique within an exercise"
+
+
+def test_hardly_any_wrong_answer_misses_its_words():
+    entries = [entry for lab in LABS for entry in table(lab).WRONG]
+    with_words = [entry for entry in entries if not entry.gap]
+    assert len(with_words) / len(entries) >= MIN_SHARE_WITH_WORDS, \
+        [(entry.id, entry.gap) for entry in entries if entry.gap]
+
+
+# --- every wrong answer -------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("lab", "entry"),
+                         [(lab, entry) for lab in LABS for entry in table(lab).WRONG],
+                         ids=[f"{lab}-{entry.exercise}-{entry.id}" for lab in LABS
+                              for entry in table(lab).WRONG])
+def test_wrong_answer_loses_points_with_a_hint_that_names_it(lab, entry):
+    result = outcome(lab, "wrong", key(entry))
+    assert not result["passed"] and result["points"] < result["max_points"], result["line"]
+    assert result["points"] == entry.points, result["line"]
+    assert result["logged"] == 1
+    missing = [word for word in entry.must_contain if word not in result["hint"]]
+    if entry.gap:
+        assert missing, f"{entry.id} is listed as a gap ({entry.gap}) but its hint is right now"
+    else:
+        assert not missing, result["line"]
