@@ -102,8 +102,8 @@ class Limits:
 class Sandbox:
     """How kernels are confined: ``bwrap`` (with its limits and hidden paths) or not at all."""
 
-    kind: str
-    """``"bwrap"`` or ``"none"``."""
+    kind: SandboxMode
+    """``BWRAP`` or ``NONE`` (never ``AUTO``: that is resolved by :func:`choose_sandbox`)."""
     description: str
     """The one line every report carries (loud when there is no sandbox)."""
     limits: Limits = field(default_factory=Limits)
@@ -114,7 +114,7 @@ class Sandbox:
     @property
     def active(self) -> bool:
         """Whether kernels run confined."""
-        return self.kind == "bwrap"
+        return self.kind == SandboxMode.BWRAP
 
     def hiding(self, *paths: Path | str) -> Sandbox:
         """This sandbox, also hiding ``paths``."""
@@ -296,7 +296,7 @@ def bwrap_problem() -> str | None:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-    probe = Sandbox("bwrap", "probe", bwrap=bwrap)
+    probe = Sandbox(SandboxMode.BWRAP, "probe", bwrap=bwrap)
     with tempfile.TemporaryDirectory(prefix="course-sandbox-probe-") as workdir:
         prepare_workdir(Path(workdir))
         command = wrap_command(probe, [sys.executable, "-I", "-S", "-c", "pass"], Path(workdir))
@@ -337,18 +337,20 @@ def choose_sandbox(mode: SandboxMode | str = SandboxMode.AUTO, limits: Limits | 
     mode = SandboxMode(mode)
     limits = limits or Limits()
     hide = tuple(Path(p).resolve() for p in hide)
+    unconfined = ("the learner's code ran with the grader's permissions: network, every file "
+                  "you can read or write, no limits")
     if mode is SandboxMode.NONE:
-        return Sandbox("none", "NO SANDBOX (--sandbox none): the learner's code ran with the "
-                       "grader's permissions: network, every file you can read or write, "
-                       "no limits", limits, hide)
+        return Sandbox(SandboxMode.NONE, f"NO SANDBOX (--sandbox none): {unconfined}", limits,
+                       hide)
     problem = bwrap_problem()
     if problem is None:
         bwrap = shutil.which("bwrap") or "bwrap"
-        return Sandbox("bwrap", f"sandbox: {_version(bwrap)}; no network; read-only files but "
-                       "its temporary folder; home, submissions, results and solutions hidden; "
+        return Sandbox(SandboxMode.BWRAP,
+                       f"sandbox: {_version(bwrap)}; no network; read-only files but its "
+                       "temporary folder; home, submissions, results and solutions hidden; "
                        f"{limits.describe()}", limits, hide, bwrap)
     if mode is SandboxMode.BWRAP:
         raise SandboxUnavailable(f"--sandbox bwrap: {problem}.")
-    return Sandbox("none", f"NO SANDBOX: {problem}; {container_engine_status()}; the learner's "
-                   "code ran with the grader's permissions: network, every file you can read "
-                   "or write, no limits", limits, hide)
+    return Sandbox(SandboxMode.NONE,
+                   f"NO SANDBOX: {problem}; {container_engine_status()}; {unconfined}",
+                   limits, hide)
