@@ -147,16 +147,16 @@ def distribute_batches(distribute_fn: Any) -> None:
     expect(not all(np.array_equal(g, np.arange(64 * i, 64 * (i + 1))) for i, g in enumerate(got)),
            "the examples come in their original order: shuffle with the seed "
            "(data.make_pipeline(..., shuffle=True, seed=seed))")
-    expect(all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)),
-           "the global batches differ from data.make_pipeline(images, labels, "
-           "global_batch_size, shuffle=True, seed=seed, drop_remainder=True): the replicas "
-           f"must see exactly what one device would (with {len(images):,} examples, a shuffle "
-           "buffer smaller than the data set shows too)")
     second = [np.concatenate([common.decode_index(x) for x, _ in step])
               for step in _steps(dist, strategy)]
     expect(not all(np.array_equal(a, b) for a, b in zip(second, got, strict=False)),
            "the second epoch comes in the same order as the first: let the pipeline reshuffle "
            "every epoch (data.make_pipeline(..., shuffle=True, seed=seed) does)")
+    expect(all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)),
+           "the global batches differ from data.make_pipeline(images, labels, "
+           "global_batch_size, shuffle=True, seed=seed, drop_remainder=True): the replicas "
+           f"must see exactly what one device would (with {len(images):,} examples, a shuffle "
+           "buffer smaller than the data set shows too)")
     want_second = [common.decode_index(x) for x, _ in reference]
     expect(all(np.array_equal(g, w) for g, w in zip(second, want_second, strict=True)),
            "the second epoch's global batches differ from data.make_pipeline's second epoch: "
@@ -282,7 +282,13 @@ def _distributed(make_step_fn: Any, strategy: Any, steps: int, loss_fn: Any | No
     ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(STEP_BATCH, drop_remainder=True)
     results = []
     for xb, yb in strategy.experimental_distribute_dataset(ds.take(steps)):
-        results.append(step(xb, yb))
+        try:
+            results.append(step(xb, yb))
+        except AttributeError as exc:
+            expect(not common.swapped_pairs(exc),
+                   "the (gradient, variable) pairs are swapped: apply_gradients takes "
+                   "zip(grads, model.trainable_variables), the gradient first")
+            raise
     return step, results, model.get_weights()
 
 

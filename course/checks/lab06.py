@@ -59,17 +59,23 @@ def make_tf_config(make_fn: Any) -> None:
 
 
 def _worker_batches(fn: Any, images: np.ndarray, labels: np.ndarray, index: int,
-                    n_workers: int = 2, global_batch: int = 64, seed: int = 0) -> list[Any]:
+                    n_workers: int = 2, global_batch: int = 64, seed: int = 0,
+                    second: list[Any] | None = None) -> list[Any]:
+    """One epoch of one worker's batches; the next epoch's go into ``second`` if given."""
     import tensorflow as tf
 
     ctx = tf.distribute.InputContext(num_input_pipelines=n_workers, input_pipeline_id=index,
                                      num_replicas_in_sync=n_workers)
     ds = fn(ctx, images, labels, global_batch, seed=seed)
+    common.expect_returned(ds, "worker_dataset", "this worker's tf.data.Dataset")
     expect(isinstance(ds, tf.data.Dataset),
            f"return a tf.data.Dataset (got {type(ds).__name__})")
     expect(int(ds.cardinality()) != int(tf.data.INFINITE_CARDINALITY),
            "the data set never ends: one epoch, no .repeat()")
-    return [(np.asarray(x), np.asarray(y)) for x, y in ds.take(100)]
+    first = [(np.asarray(x), np.asarray(y)) for x, y in ds.take(100)]
+    if second is not None:
+        second.extend(np.asarray(x) for x, _ in ds.take(100))
+    return first
 
 
 @check(points=3)
@@ -78,7 +84,9 @@ def worker_dataset(worker_dataset_fn: Any) -> None:
     from course.data import make_pipeline
 
     images, labels = common.synthetic_digits(1_200, seed=13)  # > the usual shuffle(1000)
-    parts = [_worker_batches(worker_dataset_fn, images, labels, i) for i in range(2)]
+    later: list[Any] = []
+    parts = [_worker_batches(worker_dataset_fn, images, labels, i, second=later if i else None)
+             for i in range(2)]
     expect(all(parts), "a worker gets no batches at all")
     sizes = [len(part[0][0]) for part in parts]
     expect(sizes != [64, 64], "each worker yields 64 examples per step, so a step trains on "
@@ -93,13 +101,22 @@ def worker_dataset(worker_dataset_fn: Any) -> None:
     expect(not np.array_equal(first[0], first[1]),
            "both workers get the same examples: use input_context.input_pipeline_id to take "
            "this worker's own slice")
-    want = [np.asarray(x) for x, _ in make_pipeline(images, labels, 64, shuffle=True, seed=0,
-                                                    drop_remainder=True)]
+    expect(not all(np.array_equal(index_of(a), index_of(b[0]))
+                   for a, b in zip(later, parts[1], strict=False)),
+           "worker 1's second epoch comes in the same order as its first: the pipeline must "
+           "reshuffle every epoch (data.make_pipeline(..., shuffle=True, seed=seed) does)")
+    reference = make_pipeline(images, labels, 64, shuffle=True, seed=0, drop_remainder=True)
+    want = [np.asarray(x) for x, _ in reference]
     expect(len(parts[0]) == len(want) and len(parts[1]) == len(want),
            f"a worker yields {len(parts[0])} batches; {len(images)} examples make {len(want)} "
            "full global batches of 64: build the global batches with drop_remainder=True")
     together = [np.concatenate([index_of(a[0]), index_of(b[0])])
                 for a, b in zip(parts[0], parts[1], strict=True)]
+    reach = common.displacement(np.concatenate(together))
+    expect(reach > 9 * len(images) // 10,
+           f"the shuffle buffer is too small: with {len(images):,} examples none moved more "
+           f"than {reach + 1:,} places ahead; shuffle the whole data set "
+           "(data.make_pipeline(..., shuffle=True, seed=seed) does)")
     same_sets = all(set(t) == set(index_of(w)) for t, w in zip(together, want, strict=True))
     expect(same_sets, "the two workers' batches of a step do not make up the global batch one "
            "device would train on (data.make_pipeline(images, labels, global_batch_size, "
@@ -108,6 +125,11 @@ def worker_dataset(worker_dataset_fn: Any) -> None:
     expect(all(np.array_equal(t, index_of(w)) for t, w in zip(together, want, strict=True)),
            "worker i must take examples [i·b, (i+1)·b) of each global batch, b being the "
            "per-replica batch size: worker 0 the first half, worker 1 the second")
+    second_epoch = [index_of(x) for x, _ in reference]
+    expect(len(second_epoch) == len(later) and all(
+        np.array_equal(index_of(a), w[32:]) for a, w in zip(later, second_epoch, strict=True)),
+           "worker 1's second epoch is not the second half of data.make_pipeline's second "
+           "epoch: build the global batches with data.make_pipeline and slice each of them")
     award(1)
     other = _worker_batches(worker_dataset_fn, images, labels, 0, seed=1)
     expect(not np.array_equal(index_of(other[0][0]), first[0]),
@@ -157,6 +179,7 @@ def make_checkpoint(make_fn: Any) -> None:
     step.assign(2)
     with tempfile.TemporaryDirectory() as directory:
         got = make_fn(model, optimizer, step, directory)
+        common.expect_returned(got, "make_checkpoint", "(checkpoint, manager)")
         expect(isinstance(got, tuple | list) and len(got) == 2,
                "return the pair (checkpoint, manager)")
         checkpoint, manager = got
@@ -209,7 +232,8 @@ def newest_common_step(common_fn: Any) -> None:
     ]
     for steps, want, hint in cases:
         got = common_fn([list(s) for s in steps])
-        expect(got is not None and not isinstance(got, list | tuple | set),
+        common.expect_returned(got, "newest_common_step", "the newest common step")
+        expect(not isinstance(got, list | tuple | set),
                f"return one step (an int), not {got!r}")
         expect(got != 25 or want == 25, "restore the NEWEST common step (75), not the oldest: "
                "you would redo more training than needed")
