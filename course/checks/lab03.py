@@ -170,6 +170,14 @@ def train_step(train_step_fn: Any) -> None:
            f"over {CHECK_STEPS} steps the loss curve leaves the TF1 program's: each step must "
            "apply exactly W ← W − learning_rate · ∂L/∂W to all four parameters")
     award(1)
+    _expect_compiled_curve(train_step_fn, init, x, y, curve)
+
+
+def _expect_compiled_curve(train_step_fn: Any, init: list[np.ndarray], x: Any, y: Any,
+                           curve: np.ndarray) -> None:
+    """The same steps under ``tf.function`` give the TF1 program's loss curve."""
+    import tensorflow as tf
+
     params = [tf.Variable(p) for p in init]
     try:
         compiled = _run_steps(tf.function(train_step_fn), params, x, y, CHECK_STEPS)
@@ -181,8 +189,8 @@ def train_step(train_step_fn: Any) -> None:
         raise
     except Exception as exc:
         raise CheckFailed(f"train_step fails under tf.function ({type(exc).__name__}: "
-                             f"{str(exc).strip().splitlines()[-1]}): keep to TensorFlow ops "
-                             "and tf.Variable.assign_sub") from exc
+                          f"{str(exc).strip().splitlines()[-1]}): keep to TensorFlow ops "
+                          "and tf.Variable.assign_sub") from exc
     expect(np.allclose(compiled, curve, rtol=RTOL, atol=0),
            "under tf.function the loss curve differs from the TF1 program's: do not use "
            "Python-side state (NumPy values, Python counters) inside train_step")

@@ -91,21 +91,22 @@ def _compiled(step: Any) -> Any:
     return tf.function(step)
 
 
-def _update_ratio(before: list[np.ndarray], got: list[np.ndarray],
-                  want: list[np.ndarray]) -> float | None:
-    d_got = np.concatenate([(g - b).ravel() for b, g in zip(before, got, strict=True)])
-    d_want = np.concatenate([(w - b).ravel() for b, w in zip(before, want, strict=True)])
-    c = float(d_got @ d_want / (d_want @ d_want))
-    return c if np.allclose(d_got, c * d_want, rtol=1e-3, atol=1e-6) else None
+def _flat_delta(before: list[np.ndarray], after: list[np.ndarray]) -> np.ndarray:
+    """How far every weight moved, as one vector."""
+    return np.concatenate([(a - b).ravel() for b, a in zip(before, after, strict=True)])
 
 
-@check(points=3)
-def train_step(train_step_fn: Any) -> None:
-    """Check ``train_step(model, optimizer, loss_fn, x, y, loss_metric, accuracy_metric)``."""
+def _batches() -> list[tuple[Any, Any]]:
+    """The check task's 3 batches of 16 as tensors."""
     import tensorflow as tf
 
-    x_np, y_np = _task()
-    x, y = tf.constant(x_np[:BATCH]), tf.constant(y_np[:BATCH])
+    x, y = _task()
+    return [(tf.constant(x[i:i + BATCH]), tf.constant(y[i:i + BATCH]))
+            for i in range(0, len(x), BATCH)]
+
+
+def _expect_one_step(train_step_fn: Any, x: Any, y: Any) -> None:
+    """One plain SGD step: weights, training flag, returned loss and both metrics."""
     model, probe = _model()
     optimizer, loss_fn, loss_metric, accuracy_metric = _tools()
     before = _weights(model)
@@ -113,8 +114,6 @@ def train_step(train_step_fn: Any) -> None:
     ref_opt, _, ref_loss_metric, ref_accuracy = _tools()
     want_loss = float(loops.train_step(twin, ref_opt, loss_fn, x, y, ref_loss_metric,
                                        ref_accuracy))
-    want = _weights(twin)
-
     loss = _call_step(train_step_fn, model, optimizer, loss_fn, x, y, loss_metric,
                       accuracy_metric)
     got = _weights(model)
@@ -123,17 +122,16 @@ def train_step(train_step_fn: Any) -> None:
            "optimizer.apply_gradients(zip(grads, model.trainable_variables))")
     expect(True in probe.seen, "call the model with model(x, training=True) in train_step: "
            "layers such as Dropout and BatchNormalization behave differently in training")
-    ratio = _update_ratio(before, got, want)
-    expect(ratio is None or not np.isclose(ratio, BATCH, rtol=1e-3),
-           f"the update is {BATCH}× too large (the batch size): the loss was summed over the "
-           "batch instead of averaged; use loss_fn(y, logits), which averages")
-    expect(ratio is None or not np.isclose(ratio, -1.0, rtol=1e-3),
-           "the weights moved up the gradient: let the optimizer apply the gradients as they "
-           "are (optimizer.apply_gradients(zip(grads, model.trainable_variables)))")
-    expect(all(_close(g, w) for g, w in zip(got, want, strict=True)),
-           "the weights after one step differ from one SGD step on loss_fn(y, model(x, "
-           "training=True)): compute the gradients of that loss with respect to "
-           "model.trainable_variables and apply them once")
+    hint = common.mismatch(_flat_delta(before, got), _flat_delta(before, _weights(twin)),
+                           "update", rtol=1e-3, factors={
+        float(BATCH): "the loss was summed over the batch instead of averaged; use "
+                      "loss_fn(y, logits), which averages",
+        -1.0: "the weights moved up the gradient: let the optimizer apply the gradients as "
+              "they are (optimizer.apply_gradients(zip(grads, model.trainable_variables)))",
+    }, otherwise="the weights after one step differ from one SGD step on loss_fn(y, model(x, "
+       "training=True)): compute the gradients of that loss with respect to "
+       "model.trainable_variables and apply them once")
+    expect(not hint, hint)
     common.expect_returned(loss, "train_step", "the batch loss")
     loss = np.asarray(loss, dtype="float64")
     expect(loss.shape == (), f"the returned loss has shape {loss.shape}: return the scalar mean "
@@ -146,14 +144,14 @@ def train_step(train_step_fn: Any) -> None:
     expect(np.isclose(float(accuracy_metric.result()), float(ref_accuracy.result())),
            "accuracy_metric was not updated with this batch: "
            "accuracy_metric.update_state(y, logits) (labels first, then the logits)")
-    award(1)
 
+
+def _expect_three_steps(train_step_fn: Any, batches: list[tuple[Any, Any]]) -> Any:
+    """Three steps with momentum: weights, metrics and each returned loss; the twin model."""
     model, _ = _model()
-    optimizer, _, loss_metric, accuracy_metric = _tools(momentum=0.9)
+    optimizer, loss_fn, loss_metric, accuracy_metric = _tools(momentum=0.9)
     twin, _ = _model()
     ref_opt, _, ref_loss_metric, ref_accuracy = _tools(momentum=0.9)
-    batches = [(tf.constant(x_np[i:i + BATCH]), tf.constant(y_np[i:i + BATCH]))
-               for i in range(0, len(x_np), BATCH)]
     returned, expected = [], []
     for xb, yb in batches:
         returned.append(float(np.asarray(_call_step(
@@ -170,10 +168,20 @@ def train_step(train_step_fn: Any) -> None:
            f"over 3 steps train_step returned {np.round(returned, 5).tolist()}; the batch losses "
            f"are {np.round(expected, 5).tolist()}: return this batch's loss, not the metric's "
            "running mean (they agree on the first step only)")
-    award(1)
+    return twin
 
+
+@check(points=3)
+def train_step(train_step_fn: Any) -> None:
+    """Check ``train_step(model, optimizer, loss_fn, x, y, loss_metric, accuracy_metric)``:
+    one step, then three with momentum, then three under ``tf.function``."""
+    batches = _batches()
+    _expect_one_step(train_step_fn, *batches[0])
+    award(1)
+    twin = _expect_three_steps(train_step_fn, batches)
+    award(1)
     model, _ = _model()
-    optimizer, _, loss_metric, accuracy_metric = _tools(momentum=0.9)
+    optimizer, loss_fn, loss_metric, accuracy_metric = _tools(momentum=0.9)
     compiled = _compiled(train_step_fn)
     try:
         for xb, yb in batches:
