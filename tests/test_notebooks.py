@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -335,3 +336,145 @@ def test_invalid_solution_writes_nothing(repo):
     with pytest.raises(LabBuildError, match="03_bad.ipynb"):
         build_labs(solutions, labs)
     assert not labs.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The kit's own solutions: one exercise heading form, no %matplotlib magic
+# ---------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+LABS = sorted((ROOT / "labs").glob("*.ipynb"))
+EXERCISE_HEADING = re.compile(r"^### Exercise (?P<n>\d+) — `(?P<name>\w+)` "
+                              r"\((?P<points>\d+) (?P<unit>points?)\)$")
+"""CONTRIBUTING.md: ``### Exercise N — `name` (P points)``, N counted from 1 in each lab."""
+
+
+def _nbgrader(cell: nbformat.NotebookNode) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def _defined_names(source: str) -> set[str]:
+    """Top-level functions, classes and assigned names of a solution cell."""
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _heading_problems(heading: re.Match, number: int, source: str, check_points: int | None,
+                      where: str) -> list[str]:
+    """What is wrong with one exercise's heading: its number, name, points or their unit."""
+    problems = []
+    if int(heading["n"]) != number:
+        problems.append(f"{where}: numbered {heading['n']}, but it is exercise {number}")
+    if heading["name"] not in _defined_names(source):
+        problems.append(f"{where}: the heading names `{heading['name']}`, which the cell "
+                        "does not define")
+    if check_points is None or int(heading["points"]) != check_points:
+        problems.append(f"{where}: the heading says {heading['points']} points, its check "
+                        f"cell gives {check_points}")
+    if heading["unit"] != ("point" if heading["points"] == "1" else "points"):
+        problems.append(f"{where}: '{heading['points']} {heading['unit']}'")
+    return problems
+
+
+def exercise_heading_problems(nb: nbformat.NotebookNode) -> list[str]:
+    """Why ``nb``'s exercises do not each have ``### Exercise N — `name` (P points)`` before them.
+
+    Each solution cell (nbgrader ``solution``, code) must follow a markdown cell holding exactly
+    one such heading: N counts the exercises of the notebook from 1, ``name`` is a function,
+    class or variable the cell defines, P is its check cell's points (``1 point``, ``2
+    points``). No other heading of the notebook may name an exercise.
+    """
+    cells = nb.cells
+    points = {_nbgrader(c).get("grade_id"): _nbgrader(c).get("points")
+              for c in cells if _nbgrader(c).get("grade")}
+    problems, number, expected_headings = [], 0, set()
+    for index, cell in enumerate(cells):
+        meta = _nbgrader(cell)
+        if cell.cell_type != "code" or not meta.get("solution"):
+            continue
+        number += 1
+        where = f"cell {index} ({meta.get('grade_id')})"
+        previous = cells[index - 1] if index else None
+        if previous is None or previous.cell_type != "markdown":
+            problems.append(f"{where}: no markdown cell right before the exercise")
+            continue
+        found = [m for line in previous.source.splitlines()
+                 if (m := EXERCISE_HEADING.match(line.strip()))]
+        if len(found) != 1:
+            problems.append(f"{where}: the markdown cell before it has {len(found)} exercise "
+                            "headings of the form '### Exercise N — `name` (P points)'")
+            continue
+        expected_headings.add((index - 1, found[0].group(0)))
+        problems += _heading_problems(found[0], number, cell.source,
+                                      points.get(f"{meta.get('grade_id')}-check"), where)
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            is_heading = line.lstrip().startswith("#") or line.lstrip().startswith("**Exercise")
+            if is_heading and "Exercise" in line and (index, line.strip()) not in expected_headings:
+                problems.append(f"cell {index}: exercise heading not right before its exercise "
+                                f"or not of the one form: {line.strip()!r}")
+    return problems
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_exercise_has_the_one_heading_form_right_before_it(path):
+    nb = nbformat.read(path, as_version=4)
+    assert any(_nbgrader(c).get("solution") for c in nb.cells), "a lab without exercises"
+    assert exercise_heading_problems(nb) == []
+
+
+@pytest.mark.parametrize("heading, message", [
+    ("## 5. Exercise 1 — preprocessing (1 point)", "0 exercise headings"),
+    ("### Exercise 2 — `scale` (1 point)", "numbered 2, but it is exercise 1"),
+    ("### Exercise 1 — `factor` (1 point)", "does not define"),
+    ("### Exercise 1 — `scale` (2 points)", "says 2 points, its check cell gives 1"),
+    ("### Exercise 1 — `scale` (1 points)", "'1 points'"),
+])
+def test_exercise_heading_problems_are_found(heading, message):
+    nb = new_notebook(cells=[
+        new_markdown_cell(f"## 1. Scaling\n\n{heading}\n\nWrite `scale(x, factor)`."),
+        code(EXERCISE, **nbgrader("t-scale", solution=True)),
+        code("checks.scale(scale)", **nbgrader("t-scale-check", grade=True, points=1)),
+    ])
+    problems = exercise_heading_problems(nb)
+    assert any(message in p for p in problems), problems
+
+
+def test_exercise_heading_far_from_its_exercise_is_found():
+    nb = new_notebook(cells=[
+        new_markdown_cell("### Exercise 1 — `scale` (1 point)"),
+        code("demo = 1"),
+        new_markdown_cell("Write `scale(x, factor)`."),
+        code(EXERCISE, **nbgrader("t-scale", solution=True)),
+        code("checks.scale(scale)", **nbgrader("t-scale-check", grade=True, points=1)),
+    ])
+    problems = exercise_heading_problems(nb)
+    assert len(problems) == 2 and "0 exercise headings" in problems[0], problems
+    assert "not right before its exercise" in problems[1]
+
+
+@pytest.mark.parametrize("path", SOLUTIONS + LABS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_notebook_uses_a_matplotlib_magic(path):
+    """CONTRIBUTING.md: no ``%matplotlib inline``; course.plots figures display by themselves."""
+    nb = nbformat.read(path, as_version=4)
+    magic = [(i, line) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             for line in c.source.splitlines()
+             if line.lstrip().startswith(("%matplotlib", "%pylab"))]
+    assert magic == []
+
+
+@pytest.mark.parametrize("path", [p for p in SOLUTIONS if "plots." in p.read_text("utf-8")],
+                         ids=lambda p: p.name)
+def test_figures_display_as_images_without_the_magic(path):
+    nb = nbformat.read(path, as_version=4)
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if "image/png" in o.get("data", {})]
+    assert images, f"{path.name} draws with course.plots but stores no image/png output"
