@@ -113,7 +113,14 @@ def graded_cells(lab: str) -> dict[str, float]:
     nb = nbformat.read(table(lab).LAB.path, as_version=4)
     return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"].get("points")
             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata["nbgrader"].get("solution")}
+            and not c.metadata["nbgrader"].get("solution")
+            and not is_concept_question(c.metadata["nbgrader"]["grade_id"])}
+
+
+def is_concept_question(grade_id: str) -> bool:
+    """``labNN-q_name`` (and its ``-check``): a concept question, whose answers and hints
+    tests/test_concepts.py covers; the tables here are for code exercises."""
+    return grade_id.split("-")[1].startswith("q_")
 
 
 # --- the lab as a whole -------------------------------------------------------------------------
@@ -123,6 +130,7 @@ def test_solution_cells_are_the_exercises_in_order(lab):
     nb = nbformat.read(table(lab).LAB.path, as_version=4)
     ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    ids = [gid for gid in ids if not is_concept_question(gid)]
     assert ids == [f"{lab}-{name}" for name in table(lab).LAB.exercises]
 
 
