@@ -4,7 +4,10 @@ Starts ``jupyter lab`` on a free localhost port with a token, serving a *copy* o
 ``labs/01_sequential_mlp.ipynb`` (JupyterLab saves outputs into the file it serves; the
 repository's lab must stay clean), opens it in Debian's Chromium through Playwright for
 Python (the system browser: no browser download), runs every cell from the Run menu, waits
-for the first exercise's check to print its failure hint (the lab is unsolved), and saves a
+for the first exercise's check to print its failure hint (the lab is unsolved), checks that
+the lab runs on the kit's kernel (``keras-course``, installed by ``pip install``) and that no
+TensorFlow C++ start-up line (``cudart_stub``, ``cpu_feature_guard``, the oneDNN notice)
+appears under its setup cell, and saves a
 screenshot to ``test-artifacts/lab01.png`` (git-ignored). The server, its kernels and the
 browser always stop.
 
@@ -30,6 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from course.execute import TF_LOG_LINE
+
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "labs" / "01_sequential_mlp.ipynb"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -48,6 +53,10 @@ LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
 }
 SERVER_START_S, RUN_ALL_S = 90, 240
+KIT_KERNEL = "keras-course"  # share/jupyter/kernels/keras-course, named by every lab
+# TensorFlow's C++ start-up lines (absl log lines and the oneDNN notice): never under a cell.
+TF_NOISE = ("cudart_stub", "cpu_feature_guard", "oneDNN custom operations",
+            "absl::InitializeLog", "TF_ENABLE_ONEDNN_OPTS")
 # True once the notebook's kernel is connected and idle (window.jupyterapp: expose_app_in_browser).
 KERNEL_READY = """() => {
   const kernel = window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel;
@@ -84,8 +93,13 @@ def _start_jupyterlab(served: Path, home: Path, port: int) -> subprocess.Popen:
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
+    # As a learner's shell: no PYTEST_CURRENT_TEST (ipykernel stops capturing file descriptors
+    # under pytest, which would hide TensorFlow's C++ lines) and no TF_* variables (pytest's
+    # `import course` sets them; the kernel must get them from its kernelspec).
+    learner = {key: value for key, value in os.environ.items()
+               if key != "PYTEST_CURRENT_TEST" and not key.startswith("TF_")}
     env = {
-        **os.environ,
+        **learner,
         "JUPYTER_CONFIG_DIR": str(home / "config"),
         "JUPYTER_DATA_DIR": str(home / "data"),  # no stale user kernelspec: this Python's kernel
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
@@ -149,6 +163,19 @@ def _served_copy(tmp_path: Path) -> Path:
     return served
 
 
+def _assert_quiet_setup(page, port: int) -> None:
+    """The lab runs on the kit's kernel, and its setup cell shows no TensorFlow C++ line."""
+    kernels = [session["kernel"]["name"] for session in _api(port, "/api/sessions")]
+    assert kernels == [KIT_KERNEL], f"the lab's kernel: {kernels}"
+    setup = page.locator(".jp-CodeCell", has=page.locator(
+        ".jp-InputArea", has_text="check_setup(seed=42)")).first
+    output = setup.locator(".jp-OutputArea").inner_text()
+    assert "TensorFlow" in output, f"the setup cell printed no versions: {output!r}"
+    noise = [line for line in output.splitlines()
+             if TF_LOG_LINE.match(line) or any(word in line for word in TF_NOISE)]
+    assert noise == [], "TensorFlow's C++ start-up lines under the setup cell:\n" + output
+
+
 def _run_all_cells(page) -> None:
     """In the open lab: wait for the kernel, Run ▸ Run All Cells as a learner would, check the
     first exercise's hint and where the run stops, and save the screenshot."""
@@ -166,7 +193,7 @@ def _run_all_cells(page) -> None:
     hint.wait_for(state="visible", timeout=RUN_ALL_S * 1000)
     text = hint.inner_text()
     assert HINT in text, text
-    assert "preprocess returned None" in text, text
+    assert "None" in text, text  # the hint says why: the unsolved function returns None
     # The run goes on to the next checks and stops at the first unimplemented function.
     page.locator(".jp-OutputArea-output", has_text="NotImplementedError").first.wait_for(
         state="visible", timeout=RUN_ALL_S * 1000)
@@ -207,6 +234,7 @@ def test_run_all_cells_of_lab01_in_chromium_shows_the_first_hint(tmp_path):
         page.goto(f"http://127.0.0.1:{port}/lab/tree/{LAB.name}?token={TOKEN}")
         try:
             _run_all_cells(page)
+            _assert_quiet_setup(page, port)
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "lab01-failure.png"))
             raise

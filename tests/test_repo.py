@@ -200,10 +200,12 @@ def test_packaging_is_pep_639_and_the_version_is_written_once():
     project = config["project"]
     assert project["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT")
     assert not [c for c in project.get("classifiers", []) if c.startswith("License ::")]
-    setuptools = [r for r in config["build-system"]["requires"] if r.startswith("setuptools")]
-    assert setuptools and int(setuptools[0].split(">=")[1].split(".")[0]) >= 77, setuptools
+    # hatchling >= 1.27 writes PEP 639 metadata (and installs the kernelspec with -e too)
+    hatchling = [r for r in config["build-system"]["requires"] if r.startswith("hatchling")]
+    assert hatchling and tuple(map(int, hatchling[0].split(">=")[1].split("."))) >= (1, 27)
+    assert config["build-system"]["build-backend"] == "hatchling.build"
     assert "version" not in project and "version" in project["dynamic"]
-    assert config["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "course.__version__"}
+    assert config["tool"]["hatch"]["version"] == {"path": "course/__init__.py"}
 
     import course
 
