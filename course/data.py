@@ -221,3 +221,35 @@ def train_val_split(
     train_idx = rng.permutation(np.flatnonzero(~is_val))
     val_idx = rng.permutation(np.flatnonzero(is_val))
     return (images[train_idx], labels[train_idx]), (images[val_idx], labels[val_idx])
+
+
+def shift_digits(images: np.ndarray, max_shift: int = 2, seed: int = 0) -> np.ndarray:
+    """Move every digit by a seeded random whole number of pixels, as a camera would frame it.
+
+    Each image is shifted by ``(dy, dx)``, both drawn uniformly from ``-max_shift … max_shift``
+    (one draw per image from ``np.random.default_rng(seed)``); pixels shifted in are 0 (the
+    background). MNIST centres every digit in a 20×20 box inside 28×28, so shifts of up to 4
+    pixels never cut a digit.
+
+    Args:
+        images: uint8 images ``(n, 28, 28)``.
+        max_shift: the largest shift in each direction, in pixels (0 returns a copy).
+        seed: the seed of the draws (the same seed moves the same image the same way).
+
+    Returns:
+        The shifted images, same shape and dtype.
+    """
+    images = np.asarray(images)
+    s = int(max_shift)
+    if s < 0:
+        raise ValueError(f"max_shift must be >= 0, not {max_shift!r}")
+    rng = np.random.default_rng(seed)
+    dy, dx = rng.integers(-s, s + 1, size=(2, len(images)))
+    padded = np.pad(images, ((0, 0), (s, s), (s, s)))
+    out = np.empty_like(images)
+    height, width = images.shape[1:3]
+    for oy in range(-s, s + 1):
+        for ox in range(-s, s + 1):
+            chosen = (dy == oy) & (dx == ox)
+            out[chosen] = padded[chosen, s - oy:s - oy + height, s - ox:s - ox + width]
+    return out
