@@ -126,32 +126,60 @@ def _alive(pids: set[int]) -> set[int]:
             and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"}
 
 
+def _workers(root: int) -> set[int]:
+    """Ids of the worker processes that ``course grade --jobs`` process ``root`` started."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry.name.isdigit() and b"spawn_main" in (entry / "cmdline").read_bytes()
+                    and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == root):
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _wait_gone(pids: set[int], seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while _alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return _alive(pids)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds kernels through /proc")
-def test_ctrl_c_stops_every_kernel(tmp_path):
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "sigkill"])
+def test_stopping_the_grader_stops_every_kernel(how, tmp_path):
+    """Ctrl-C (SIGINT to the process group), SIGTERM to the grader, or SIGKILL of the grader
+    (its workers notice and stop): no kernel survives, the third notebook never starts."""
     solution = small_lab.write_solution(tmp_path / "solutions")
     paths = [small_lab.write_submission(solution, tmp_path / f"loop{i}.ipynb", small_lab.LOOPS)
              for i in range(3)]
     command = [sys.executable, "-m", "course", "grade", *map(str, paths), "--solutions",
                str(tmp_path / "solutions"), "--out", str(tmp_path / "grades"), "--jobs", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(  # SIGINT as a terminal leaves it, even under a background job
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while len(kernels := _kernels(process.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert len(kernels) == 2, "two kernels should be running"
+        workers = _workers(process.pid)
+        assert len(workers) == 2
         time.sleep(3)  # into the looping cells
-        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        if how == "ctrl-c":
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+        else:
+            os.kill(process.pid, signal.SIGTERM if how == "sigterm" else signal.SIGKILL)
         out, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-    assert process.returncode == 130, (out, err)
-    deadline = time.monotonic() + 15
-    while _alive(kernels) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert _alive(kernels) == set()
-    assert "Traceback" not in err, err
+    assert process.returncode == (-signal.SIGKILL if how == "sigkill" else 130), (out, err)
+    assert _wait_gone(kernels, 20) == set()
+    assert _wait_gone(workers, batch.STOP_GRACE_S + 15) == set()
+    if how != "sigkill":
+        assert "Traceback" not in err, err
     assert not (tmp_path / "grades" / "loop2.json").exists()  # the third never started
 
 

@@ -14,10 +14,11 @@ printed are those of a serial run; only the timings differ.
 that fit in the available memory at :data:`KERNEL_MEMORY_BYTES` each, and the number of
 notebooks, whichever is smallest (at least 1).
 
-Ctrl-C stops every kernel: each worker running a notebook gets SIGINT (a terminal sends it
-to the whole process group already), stops its kernel the way a serial run does and gives
-up; notebooks not started are never started. Workers that have not finished after
-:data:`STOP_GRACE_S` seconds are killed (their kernels notice their parent is gone and exit).
+Ctrl-C (or SIGTERM) stops every kernel: each worker running a notebook gets SIGINT (a
+terminal sends it to the whole process group already), stops its kernel the way a serial run
+does and gives up; notebooks not started are never started. Workers that have not finished
+after :data:`STOP_GRACE_S` seconds are killed (their kernels notice their parent is gone and
+exit). A worker whose grading process was killed outright stops the same way by itself.
 
 Only the standard library is imported here.
 """
@@ -29,6 +30,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -214,9 +216,24 @@ def _note_interrupt(signum: int, frame: object) -> None:
     _interrupted = True
 
 
+def _watch_parent(parent: int) -> None:
+    """In a worker: once the grading process is gone (killed), stop as on Ctrl-C, then exit."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os.kill(os.getpid(), signal.SIGINT)  # the running notebook stops its kernel
+    time.sleep(STOP_GRACE_S)
+    os._exit(1)  # an idle worker would wait for work forever
+
+
 def _worker_init() -> None:
-    """Between notebooks, SIGINT only marks the worker as interrupted."""
+    """Between notebooks, SIGINT only marks the worker as interrupted; a worker whose
+    grading process dies stops too."""
     signal.signal(signal.SIGINT, _note_interrupt)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # `kill PID` stops every kernel as Ctrl-C does
 
 
 _WORKER_SETUP = """\
@@ -317,6 +334,8 @@ def grade_in_order(paths: Sequence[Path], grade_one: GradeOne, jobs: int = 1,
     reports: dict[int, GradeReport] = {}
     following = 0
     pending = set(futures)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _sigterm) if main_thread else None
     try:
         while following < len(paths):
             done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -331,7 +350,10 @@ def grade_in_order(paths: Sequence[Path], grade_one: GradeOne, jobs: int = 1,
             while following in reports:
                 yield reports.pop(following)
                 following += 1
-    except BaseException:  # Ctrl-C, or the caller stopped iterating
+    except BaseException:  # Ctrl-C, SIGTERM, or the caller stopped iterating
         _stop(executor, futures)
         raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     executor.shutdown(wait=True)
