@@ -76,6 +76,7 @@ def test_bundle_layout(tmp_path, capsys):
             subprocess.run(["bash", "-n", "-c", text[name]], check=True)  # it parses
     assert "--timeout-cell 120 --timeout-total 900" in text["run_autograder"]
     assert 'pip install --no-cache-dir "$here"' in text["setup.sh"]
+    assert "bubblewrap" in text["setup.sh"]  # the sandbox, where the container allows it
     assert "setup.sh" in text["Dockerfile"] and "/autograder/run_autograder" in text["Dockerfile"]
 
     again = tmp_path / "again.zip"  # the same kit gives the same bytes

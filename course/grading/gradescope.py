@@ -56,7 +56,8 @@ venv="${{{venv_env}:-{venv}}}"
 if command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
-    apt-get install -y --no-install-recommends python3 python3-venv python3-pip
+    # bubblewrap: `course grade` confines each kernel with it where the container allows
+    apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap
 fi
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 10) and "the kit needs Python >= 3.10")'
 python3 -m venv "$venv"
