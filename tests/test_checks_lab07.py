@@ -75,3 +75,21 @@ def test_the_check_pretrained_model_has_non_trivial_moving_statistics():
     norm = checks.pretrained_model().get_layer("norm")
     assert np.ptp(np.asarray(norm.moving_mean)) > 0.5
     assert np.ptp(np.asarray(norm.moving_variance)) > 1.0
+
+
+# --- the lab's data helper: course.data.shift_digits ----------------------------------------------
+
+def test_shift_digits_moves_each_image_by_a_seeded_shift_within_the_bound():
+    from course.data import shift_digits
+
+    images = np.zeros((200, 28, 28), np.uint8)
+    images[:, 14, 14] = 255  # one lit pixel per image, in the middle
+    moved = shift_digits(images, max_shift=3, seed=5)
+    assert moved.shape == images.shape and moved.dtype == np.uint8
+    where = np.array([np.argwhere(m)[0] for m in moved])  # the pixel is never lost
+    offsets = where - 14
+    assert np.abs(offsets).max() == 3  # every shift within ±3, the extremes reached
+    assert len({tuple(o) for o in offsets}) > 30  # many of the 49 shifts are used
+    np.testing.assert_array_equal(shift_digits(images, 3, seed=5), moved)  # seeded
+    assert not np.array_equal(shift_digits(images, 3, seed=6), moved)
+    np.testing.assert_array_equal(shift_digits(images, 0, seed=5), images)
