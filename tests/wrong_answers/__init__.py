@@ -67,3 +67,26 @@ class WrongAnswer:
     must_contain: tuple[str, ...]
     points: float = 0
     gap: str = ""
+
+
+def run_until_first_gap(notebook: str) -> tuple[str, str]:
+    """Execute the untouched lab ``labs/<notebook>`` in a kernel until it stops.
+
+    Returns:
+        The name of the error it stopped with, and everything its cells printed.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    lab = nbformat.read(ROOT / "labs" / notebook, as_version=4)
+    client = NotebookClient(lab, kernel_name="python3", timeout=300,
+                            resources={"metadata": {"path": str(ROOT / "labs")}})
+    try:
+        client.execute()
+        stopped = ""
+    except CellExecutionError as failure:
+        stopped = failure.ename
+    printed = "".join(o.get("text", "") for c in lab.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    return stopped, printed
