@@ -81,14 +81,14 @@ def mse(mse_fn: Any) -> None:
     diff = y_pred.astype("float64") - y_true
     want = float(np.mean(diff**2))
     expect(not np.isclose(value, np.sum(diff**2), rtol=1e-4),
-           "you summed the squared errors: the article averages them, "
+           "you summed the squared errors: Article C averages them, "
            "tf.reduce_mean(tf.square(y_pred - y_true))")
     expect(not np.isclose(value, np.sqrt(want), rtol=1e-4),
            "that is the root of the mean squared error: drop the square root")
     expect(not np.isclose(value, np.mean(np.abs(diff)), rtol=1e-4),
            "that is the mean absolute error: square the differences (tf.square)")
     hint = common.mismatch(value, want, "loss", factors={
-        0.5: "drop the ½: the article's loss is the plain mean of the squared errors"},
+        0.5: "drop the ½: Article C's loss is the plain mean of the squared errors"},
         otherwise="tf.reduce_mean(tf.square(y_pred - y_true)), the mean of the squares")
     expect(not hint, hint)
 
@@ -208,6 +208,19 @@ def _tape_gradients(x: np.ndarray, y: np.ndarray, params: list[np.ndarray]) -> l
     return [np.asarray(g) for g in tape.gradient(loss, variables)]
 
 
+FORMULAS = {
+    "dW2": "through the output layer ŷ = h W2 + b2: dW2 = hᵀ δ₂, (20, n) @ (n, 5), with "
+           "δ₂ = ∂L/∂ŷ = 2(ŷ − y)/(n·5) and h = relu(x W1 + b1)",
+    "db2": "b2 is added to every row of ŷ, so db2 sums δ₂ = 2(ŷ − y)/(n·5) over the batch: "
+           "δ₂.sum(axis=0), shape (5,)",
+    "dW1": "back through W2 and the ReLU: δ₁ = ∂L/∂z₁ = (δ₂ W2ᵀ) ⊙ 1[z₁ > 0], (n, 20); then "
+           "through the hidden layer z₁ = x W1 + b1: dW1 = xᵀ δ₁, (10, n) @ (n, 20)",
+    "db1": "b1 is added to every row of z₁, so db1 sums δ₁ = (δ₂ W2ᵀ) ⊙ 1[z₁ > 0] over the "
+           "batch: δ₁.sum(axis=0), shape (20,)",
+}
+"""Each gradient's formula: the hint a wrong value of that one gradient gets."""
+
+
 def _gradient_hint(got: np.ndarray, want: np.ndarray, n: int, size: int, name: str,
                    formula: str) -> str:
     """The gradient's mismatch, its constant factor named with the usual cause."""
@@ -221,9 +234,28 @@ def _gradient_hint(got: np.ndarray, want: np.ndarray, n: int, size: int, name: s
     }, otherwise=formula)
 
 
+def _expect_gradient_shapes(got: list[np.ndarray], want: list[np.ndarray], n: int) -> None:
+    """Each of dW1, db1, dW2, db2 has its parameter's shape (a per-example bias gradient named)."""
+    for name, g, w in zip(("dW1", "db1", "dW2", "db2"), got, want, strict=True):
+        if name.startswith("db") and g.shape == (n, *w.shape):
+            expect(False, f"{name} has shape {g.shape}: a bias is added to every row, so its "
+                   "gradient sums δ over the batch, δ.sum(axis=0)")
+        expect(g.shape == w.shape, f"{name} has shape {g.shape}, expected {w.shape} (the shape "
+               f"of its parameter): {FORMULAS[name]}")
+
+
+def _reorder(grads: list[np.ndarray]) -> list[np.ndarray]:
+    """(dW1, db1, dW2, db2) → the order of FORMULAS (dW2, db2, dW1, db1)."""
+    return [grads[2], grads[3], grads[0], grads[1]]
+
+
 @check(points=3)
 def manual_gradients(manual_gradients_fn: Any) -> None:
-    """Check ``manual_gradients(x, y, W1, b1, W2, b2)`` (NumPy) against the tape's gradients."""
+    """Check ``manual_gradients(x, y, W1, b1, W2, b2)`` (NumPy) against the tape's gradients.
+
+    A wrong gradient gets the formula of that one gradient as its hint (the exercise states
+    only the shapes and the chain rule): dW2 and db2 first, then dW1 and db1.
+    """
     x, y, init = _data()
     x, y = x.astype("float64"), y.astype("float64")
     params = [p.astype("float64") for p in init]
@@ -235,28 +267,20 @@ def manual_gradients(manual_gradients_fn: Any) -> None:
     expect(all(g is not None for g in got), "some gradients are None: fill in the lines marked "
            "# YOUR CODE HERE")
     got = [np.asarray(g, dtype="float64") for g in got]
-    names = ("dW1", "db1", "dW2", "db2")
-    for name, g, w in zip(names, got, want, strict=True):
-        if name.startswith("db") and g.shape == (len(x), *w.shape):
-            expect(False, f"{name} has shape {g.shape}: a bias is added to every row, so its "
-                   "gradient sums δ over the batch, δ.sum(axis=0)")
-        expect(g.shape == w.shape, f"{name} has shape {g.shape}, expected {w.shape} (the shape "
-               f"of its parameter){': dW = inputᵀ @ δ' if name.startswith('dW') else ''}")
+    _expect_gradient_shapes(got, want, len(x))
+    got, want = _reorder(got), _reorder(want)
     n, size = len(x), y.size
-    for name, g, w in zip(names[2:], got[2:], want[2:], strict=True):
-        hint = _gradient_hint(g, w, n, size, name, "δ₂ = 2(ŷ − y)/(n·5), dW2 = hᵀ δ₂, "
-                              "db2 = δ₂.sum(axis=0), with h = relu(x W1 + b1)")
+    for name, g, w in list(zip(FORMULAS, got, want, strict=True))[:2]:
+        hint = _gradient_hint(g, w, n, size, name, FORMULAS[name])
         expect(not hint, hint)
     award(1)
-    w2 = params[2]
     delta2 = 2 * (_forward_np(x, params) - y) / size
-    unmasked = delta2 @ w2.T
-    expect(not (_close(got[0], x.T @ unmasked, 1e-6) or _close(got[1], unmasked.sum(0), 1e-6)),
+    unmasked = delta2 @ params[2].T
+    expect(not (_close(got[2], x.T @ unmasked, 1e-6) or _close(got[3], unmasked.sum(0), 1e-6)),
            "the ReLU's derivative is missing: δ₁ = (δ₂ W2ᵀ) ⊙ 1[z₁ > 0], with z₁ = x W1 + b1 "
            "(the gradient is 0 where the unit was off)")
-    for name, g, w in zip(names[:2], got[:2], want[:2], strict=True):
-        hint = _gradient_hint(g, w, n, size, name, "δ₁ = (δ₂ W2ᵀ) ⊙ 1[z₁ > 0], dW1 = xᵀ δ₁, "
-                              "db1 = δ₁.sum(axis=0)")
+    for name, g, w in list(zip(FORMULAS, got, want, strict=True))[2:]:
+        hint = _gradient_hint(g, w, n, size, name, FORMULAS[name])
         expect(not hint, hint)
 
 
@@ -333,3 +357,83 @@ def build_keras_model(build_fn: Any) -> None:
            "use the learning_rate argument instead of a fixed number")
     expect(_close(model.predict(x, verbose=0), _forward_np(x, init), 1e-5),
            "the model's predictions differ from forward(x, params)")
+
+
+def _softmax(z: np.ndarray, axis: int = 1) -> np.ndarray:
+    shifted = np.exp(z - z.max(axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+def _ce_cases() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fixed logits (N, K) and integer labels: wide, square, tall, and large logits."""
+    rng = np.random.default_rng(31)
+    cases = []
+    for n, k, scale in ((8, 10, 2.0), (6, 6, 1.0), (12, 3, 1.0), (5, 4, 30.0)):
+        z = (scale * rng.standard_normal((n, k))).astype("float32")
+        cases.append((z, rng.integers(0, k, n).astype("int64")))
+    return cases
+
+
+def _tape_ce_gradient(z: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """∂L/∂z by tf.GradientTape on keras' SparseCategoricalCrossentropy(from_logits=True)."""
+    import keras
+    import tensorflow as tf
+
+    logits = tf.constant(z)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits)
+    return np.asarray(tape.gradient(loss, logits), dtype="float64")
+
+
+def _ce_wrong_forms(z: np.ndarray, y: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """Known wrong answers for ∂L/∂z (each with and without /N), with their hints."""
+    n, k = z.shape
+    z = z.astype("float64")
+    p, onehot = _softmax(z), np.eye(k)[y]
+    forms = [
+        (p, "that is softmax(z) alone: the loss −log p_y also pulls the true class up, so "
+            "subtract the one-hot labels, softmax(z) − onehot(y)"),
+        (onehot, "that is the one-hot labels alone: the gradient is softmax(z) − onehot(y), "
+                 "the predicted probabilities minus the targets"),
+        (-onehot, "that is −onehot(y), the gradient of −z_y alone: add the gradient of the "
+                  "log-sum-exp, softmax(z)"),
+        (np.exp(z) - onehot, "the probabilities are not normalised: softmax divides exp(z) by "
+                             "its row sum, exp(z) / exp(z).sum(axis=1, keepdims=True)"),
+        (_softmax(z, axis=0) - onehot, "softmax over the wrong axis: normalise each row (one "
+                                       "example's K classes), axis=1, not each column"),
+        (np.log(p) - onehot, "that is log-softmax minus the one-hot: the derivative of "
+                             "log-sum-exp(z) is softmax(z) itself, not its logarithm"),
+    ]
+    return [(form / scale, hint) for form, hint in forms for scale in (n, 1)]
+
+
+@check(points=2)
+def ce_logit_grad(ce_logit_grad_fn: Any) -> None:
+    """Check ``ce_logit_grad(z, y)`` → ∂L/∂z = (softmax(z) − onehot(y)) / N.
+
+    Compared with ``tf.GradientTape`` on ``keras.losses.SparseCategoricalCrossentropy(
+    from_logits=True)`` (the mean over the batch) on four fixed inputs; a NumPy array or a
+    tf.Tensor are both fine.
+    """
+    for z, y in _ce_cases():
+        n, k = z.shape
+        want = _tape_ce_gradient(z, y)
+        got = ce_logit_grad_fn(z.copy(), y.copy())
+        common.expect_returned(got, "ce_logit_grad", "∂L/∂z, an (N, K) array")
+        expect(not isinstance(got, list | tuple), "return one (N, K) array, ∂L/∂z")
+        got = np.asarray(got, dtype="float64")
+        expect(got.shape == want.shape or got.T.shape == want.shape,
+               f"∂L/∂z has shape {got.shape}; it has the shape of the logits, ({n}, {k}): one "
+               "row per example, one column per class")
+        if common.close(got, want, rtol=1e-5, atol=1e-7):
+            continue
+        for form, hint in _ce_wrong_forms(z, y):
+            expect(not common.close(got, form, rtol=1e-4, atol=1e-7), hint)
+        hint = common.mismatch(got, want, "∂L/∂z", rtol=1e-5, atol=1e-7, factors={
+            float(n): f"the loss is the mean over the batch, so divide by N = {n}",
+            -1.0: "the sign is flipped: the gradient is softmax(z) − onehot(y), "
+                  "not onehot(y) − softmax(z)",
+            1.0 / k: f"divide by the batch size N = {n} only, not by N·K",
+        }, otherwise="the chain rule through softmax gives ∂L/∂z = (softmax(z) − onehot(y)) / N")
+        expect(not hint, hint)

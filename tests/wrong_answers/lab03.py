@@ -12,8 +12,9 @@ LAB = Lab(
     notebook="03_placeholders_to_gradienttape.ipynb",
     checks="course.checks.lab03",
     exercises={name: name for name in ("forward", "mse", "train_step", "manual_gradients",
-                                       "input_gradient", "build_keras_model")},
-    points=12,
+                                       "ce_logit_grad", "input_gradient",
+                                       "build_keras_model")},
+    points=14,
 )
 
 NOT_DONE = "def {name}(*args, **kwargs):\n    raise NotImplementedError()\n"
@@ -52,6 +53,16 @@ def manual_gradients(x, y, W1, b1, W2, b2):
     dW1, db1, dW2, db2 = x.T @ delta1, reduce(delta1), {dw2}, reduce(delta2)
     return {order}
 """
+
+
+def _ce(body: str) -> str:
+    """ce_logit_grad with p = softmax(z) over the classes and the one-hot labels given."""
+    return ("def ce_logit_grad(z, y):\n"
+            "    z = np.asarray(z, dtype='float64')\n"
+            "    e = np.exp(z - z.max(axis=1, keepdims=True))\n"
+            "    p = e / e.sum(axis=1, keepdims=True)\n"
+            "    onehot = np.eye(z.shape[1])[y]\n"
+            "    n = len(z)\n" + body)
 
 
 def _input(body: str) -> str:
@@ -167,6 +178,35 @@ WRONG = [
                 "def manual_gradients(x, y, W1, b1, W2, b2):\n"
                 "    dW1 = db1 = dW2 = db2 = None\n    return dW1, db1, dW2, db2\n",
                 ("# YOUR CODE HERE",)),
+    WrongAnswer("manual_gradients", "dw2-from-z1", _grads(dw2="z1.T @ delta2"),
+                ("dW2 = hᵀ δ₂", "h = relu(x W1 + b1)")),
+    # ce_logit_grad (2 points)
+    WrongAnswer("ce_logit_grad", "forgot-mean", _ce("    return p - onehot\n"),
+                ("8×", "divide by N = 8")),
+    WrongAnswer("ce_logit_grad", "sign-flipped", _ce("    return (onehot - p) / n\n"),
+                ("wrong sign", "softmax(z) − onehot(y)")),
+    WrongAnswer("ce_logit_grad", "softmax-only", _ce("    return p / n\n"),
+                ("softmax(z) alone", "subtract the one-hot")),
+    WrongAnswer("ce_logit_grad", "onehot-only", _ce("    return onehot / n\n"),
+                ("one-hot labels alone",)),
+    WrongAnswer("ce_logit_grad", "minus-onehot", _ce("    return -onehot / n\n"),
+                ("−onehot(y)",)),
+    WrongAnswer("ce_logit_grad", "not-normalised", _ce("    return (np.exp(z) - onehot) / n\n"),
+                ("not normalised", "row sum")),
+    WrongAnswer("ce_logit_grad", "wrong-axis",
+                "def ce_logit_grad(z, y):\n    e = np.exp(z - z.max(axis=0, keepdims=True))\n"
+                "    p = e / e.sum(axis=0, keepdims=True)\n"
+                "    return (p - np.eye(z.shape[1])[y]) / len(z)\n", ("wrong axis", "axis=1")),
+    WrongAnswer("ce_logit_grad", "log-softmax", _ce("    return (np.log(p) - onehot) / n\n"),
+                ("log-softmax",)),
+    WrongAnswer("ce_logit_grad", "divided-by-n-times-k",
+                _ce("    return (p - onehot) / z.size\n"), ("1/10×", "not by N·K")),
+    WrongAnswer("ce_logit_grad", "transposed", _ce("    return ((p - onehot) / n).T\n"),
+                ("transposed",)),
+    WrongAnswer("ce_logit_grad", "forgot-return", _ce("    grad = (p - onehot) / n\n"),
+                ("your ce_logit_grad returns None",)),
+    WrongAnswer("ce_logit_grad", "not-done", NOT_DONE.format(name="ce_logit_grad"),
+                ("not done yet",)),
     # input_gradient (2 points; 1 once the shape is right)
     WrongAnswer("input_gradient", "no-watch", _input(
         "    with tf.GradientTape() as tape:\n        loss = mse(forward(x, params), y)\n"
