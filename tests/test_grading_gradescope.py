@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -77,6 +78,10 @@ def test_bundle_layout(tmp_path, capsys):
     assert "--timeout-cell 120 --timeout-total 900" in text["run_autograder"]
     assert 'pip install --no-cache-dir "$here"' in text["setup.sh"]
     assert "bubblewrap" in text["setup.sh"]  # the sandbox, where the container allows it
+    requires = re.search(r'requires-python = ">=(\d+)\.(\d+)"',
+                         (ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert requires and gradescope.MIN_PYTHON == tuple(map(int, requires.groups()))
+    assert f"sys.version_info < {gradescope.MIN_PYTHON}" in text["setup.sh"]
     assert "setup.sh" in text["Dockerfile"] and "/autograder/run_autograder" in text["Dockerfile"]
 
     again = tmp_path / "again.zip"  # the same kit gives the same bytes

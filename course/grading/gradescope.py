@@ -41,6 +41,8 @@ VENV_ENV = "COURSE_AUTOGRADER_VENV"
 """Environment variable: where ``setup.sh`` puts the kit's virtualenv."""
 DEFAULT_VENV = "/opt/course-kit"
 EXECUTABLES = ("setup.sh", "run_autograder")
+MIN_PYTHON = (3, 11)
+"""The oldest Python ``setup.sh`` accepts: ``requires-python`` of pyproject.toml."""
 SKIPPED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache", ".git",
                 ".venv", "venv", "build", "dist"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
@@ -59,8 +61,13 @@ if command -v apt-get >/dev/null 2>&1; then
     # bubblewrap: `course grade` confines each kernel with it where the container allows
     apt-get install -y --no-install-recommends python3 python3-venv python3-pip bubblewrap
 fi
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 10) and "the kit needs Python >= 3.10")'
-python3 -m venv "$venv"
+python=python3
+if ! python3 -c 'import sys; sys.exit(sys.version_info < {min_python_tuple})'; then
+    # an older Ubuntu (22.04: Python 3.10) has Python {min_python} as a package of its own
+    apt-get install -y --no-install-recommends python{min_python} python{min_python}-venv
+    python=python{min_python}
+fi
+"$python" -m venv "$venv"
 "$venv/bin/python" -m pip install --no-cache-dir --upgrade pip
 "$venv/bin/python" -m pip install --no-cache-dir "$here"
 # Fail the image build, not the first submission: the grader imports and the data verifies.
@@ -175,7 +182,9 @@ def build_bundle(target: Path, solutions_dir: Path, *, timeout_cell: float,
         The names in the zip, in order.
     """
     files = kit_files(repo or kit_repository(), solutions_dir)
-    values = {"root_env": ROOT_ENV, "root": DEFAULT_ROOT, "venv_env": VENV_ENV,
+    minimum = MIN_PYTHON
+    values = {"min_python": ".".join(map(str, minimum)), "min_python_tuple": repr(minimum),
+              "root_env": ROOT_ENV, "root": DEFAULT_ROOT, "venv_env": VENV_ENV,
               "venv": DEFAULT_VENV, "timeout_cell": f"{timeout_cell:g}",
               "timeout_total": f"{timeout_total:g}"}
     scripts = {"setup.sh": SETUP_SH.format(**values),
