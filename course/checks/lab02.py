@@ -356,44 +356,47 @@ def is_overfitting(is_overfitting_fn: Any) -> None:
            f"{type(got).__name__}")
     expect(bool(got), "validation loss rose for 4 epochs after its best (epoch 3) while "
            "training loss kept falling: that is overfitting, return True")
-    healthy = _history([1.0, 0.6, 0.45, 0.35, 0.3], [1.1, 0.75, 0.6, 0.52, 0.48])
-    expect(not is_overfitting_fn(healthy),
-           "both losses still fall, so the model is not overfitting — validation loss above "
-           "training loss is normal; overfitting is when validation loss stops improving "
-           "while training loss keeps falling")
-    blip = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25], [1.0, 0.8, 0.65, 0.55, 0.5, 0.52])
-    expect(not is_overfitting_fn(blip),
-           "a single epoch up after the best is noise, not overfitting: require the best "
-           "epoch to be at least `patience` epochs before the last")
-    diverging = _history([0.9, 0.6, 0.5, 0.8, 1.4, 2.3], [0.8, 0.6, 0.55, 0.9, 1.5, 2.4])
-    expect(not is_overfitting_fn(diverging),
-           "both losses rise after epoch 3: training is diverging (learning rate too high), "
-           "not overfitting — also require the last training loss to be lower than at the "
-           "best epoch")
-    exact = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25, 0.2],
-                     [1.0, 0.8, 0.6, 0.5, 0.55, 0.6, 0.65])
-    expect(bool(is_overfitting_fn(exact)),
-           "3 epochs without improvement (5, 6, 7 after the best epoch 4) reach patience=3: "
-           "overfitting when last epoch − best epoch ≥ patience")
-    noisy = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.35], [0.9, 0.6, 0.65, 0.7, 0.72, 0.8])
-    expect(bool(is_overfitting_fn(noisy)),
-           "training loss went up in the last epoch (0.30 → 0.35) but is still far below its "
-           "value at the best epoch (0.7 at epoch 2): that is overfitting — compare the last "
-           "training loss with the one at the best epoch, not with the previous epoch")
-    recovering = _history([1.0, 0.5, 0.8, 1.2, 1.1], [0.9, 0.6, 0.9, 1.3, 1.2])
-    expect(not is_overfitting_fn(recovering),
-           "training loss fell in the last epoch (1.2 → 1.1) but is above its value at the "
-           "best epoch (0.5 at epoch 2): training went wrong, the model is not overfitting — "
-           "compare the last training loss with the one at the best epoch")
-    dipped = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25], [1.0, 0.6, 0.7, 0.65, 0.75, 0.8])
-    expect(bool(is_overfitting_fn(dipped)),
-           "the validation loss has not beaten its best (epoch 2) for 4 epochs, though it dipped "
-           "once on the way: count the epochs since the best one, not consecutive rises")
-    falling_again = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25], [1.0, 0.6, 0.9, 0.8, 0.7, 0.65])
-    expect(bool(is_overfitting_fn(falling_again)),
-           "the validation loss falls again at the end but is still above its best (epoch 2) "
-           "4 epochs later: overfitting counts the epochs since the best validation loss, "
-           "whatever the last epochs did")
+    cases = [  # (train loss, validation loss, overfitting at patience 3?, hint if not)
+        ([1.0, 0.6, 0.45, 0.35, 0.3],
+         [1.1, 0.75, 0.6, 0.52, 0.48], False,
+         "both losses still fall, so the model is not overfitting — validation loss above "
+         "training loss is normal; overfitting is when validation loss stops improving "
+         "while training loss keeps falling"),
+        ([1.0, 0.7, 0.5, 0.4, 0.3, 0.25],
+         [1.0, 0.8, 0.65, 0.55, 0.5, 0.52], False,
+         "a single epoch up after the best is noise, not overfitting: require the best "
+         "epoch to be at least `patience` epochs before the last"),
+        ([0.9, 0.6, 0.5, 0.8, 1.4, 2.3],
+         [0.8, 0.6, 0.55, 0.9, 1.5, 2.4], False,
+         "both losses rise after epoch 3: training is diverging (learning rate too high), "
+         "not overfitting — also require the last training loss to be lower than at the "
+         "best epoch"),
+        ([1.0, 0.7, 0.5, 0.4, 0.3, 0.25, 0.2],
+         [1.0, 0.8, 0.6, 0.5, 0.55, 0.6, 0.65], True,
+         "3 epochs without improvement (5, 6, 7 after the best epoch 4) reach patience=3: "
+         "overfitting when last epoch − best epoch ≥ patience"),
+        ([1.0, 0.7, 0.5, 0.4, 0.3, 0.35],
+         [0.9, 0.6, 0.65, 0.7, 0.72, 0.8], True,
+         "training loss went up in the last epoch (0.30 → 0.35) but is still far below its "
+         "value at the best epoch (0.7 at epoch 2): that is overfitting — compare the last "
+         "training loss with the one at the best epoch, not with the previous epoch"),
+        ([1.0, 0.5, 0.8, 1.2, 1.1],
+         [0.9, 0.6, 0.9, 1.3, 1.2], False,
+         "training loss fell in the last epoch (1.2 → 1.1) but is above its value at the "
+         "best epoch (0.5 at epoch 2): training went wrong, the model is not overfitting — "
+         "compare the last training loss with the one at the best epoch"),
+        ([1.0, 0.7, 0.5, 0.4, 0.3, 0.25],
+         [1.0, 0.6, 0.7, 0.65, 0.75, 0.8], True,
+         "the validation loss has not beaten its best (epoch 2) for 4 epochs, though it dipped "
+         "once on the way: count the epochs since the best one, not consecutive rises"),
+        ([1.0, 0.7, 0.5, 0.4, 0.3, 0.25],
+         [1.0, 0.6, 0.9, 0.8, 0.7, 0.65], True,
+         "the validation loss falls again at the end but is still above its best (epoch 2) "
+         "4 epochs later: overfitting counts the epochs since the best validation loss, "
+         "whatever the last epochs did"),
+    ]
+    for loss, val_loss, want, hint in cases:
+        expect(bool(is_overfitting_fn(_history(loss, val_loss))) == want, hint)
     late = _history([1.0, 0.7, 0.5, 0.4, 0.3, 0.25], [1.0, 0.8, 0.6, 0.5, 0.55, 0.6])
     expect(bool(is_overfitting_fn(late, patience=2)) and not is_overfitting_fn(late, 3),
            "use the patience argument: 2 epochs after the best is overfitting with "

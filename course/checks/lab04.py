@@ -96,6 +96,16 @@ def _flat_delta(before: list[np.ndarray], after: list[np.ndarray]) -> np.ndarray
     return np.concatenate([(a - b).ravel() for b, a in zip(before, after, strict=True)])
 
 
+def _expect_metrics_updated(loss_metric: Any, accuracy_metric: Any, want_loss: float,
+                            ref_accuracy: Any) -> None:
+    """The step fed this batch's loss and predictions to the two metrics."""
+    expect(np.isclose(float(loss_metric.result()), want_loss, rtol=1e-5),
+           "loss_metric was not updated with the batch loss: loss_metric.update_state(loss)")
+    expect(np.isclose(float(accuracy_metric.result()), float(ref_accuracy.result())),
+           "accuracy_metric was not updated with this batch: "
+           "accuracy_metric.update_state(y, logits) (labels first, then the logits)")
+
+
 def _batches() -> list[tuple[Any, Any]]:
     """The check task's 3 batches of 16 as tensors."""
     import tensorflow as tf
@@ -139,11 +149,7 @@ def _expect_one_step(train_step_fn: Any, x: Any, y: Any) -> None:
     expect(np.isclose(loss, want_loss, rtol=1e-5),
            "the returned loss differs from loss_fn(y, logits) computed in the tape, before "
            "the update")
-    expect(np.isclose(float(loss_metric.result()), want_loss, rtol=1e-5),
-           "loss_metric was not updated with the batch loss: loss_metric.update_state(loss)")
-    expect(np.isclose(float(accuracy_metric.result()), float(ref_accuracy.result())),
-           "accuracy_metric was not updated with this batch: "
-           "accuracy_metric.update_state(y, logits) (labels first, then the logits)")
+    _expect_metrics_updated(loss_metric, accuracy_metric, want_loss, ref_accuracy)
 
 
 def _expect_three_steps(train_step_fn: Any, batches: list[tuple[Any, Any]]) -> Any:
@@ -226,11 +232,7 @@ def test_step(test_step_fn: Any) -> None:
            "the loss is summed over the batch: use loss_fn(y, logits), which averages")
     expect(np.isclose(loss, want_loss, rtol=1e-5),
            "the returned loss differs from loss_fn(y, model(x, training=False))")
-    expect(np.isclose(float(loss_metric.result()), want_loss, rtol=1e-5),
-           "loss_metric was not updated with the batch loss: loss_metric.update_state(loss)")
-    expect(np.isclose(float(accuracy_metric.result()), float(ref_accuracy.result())),
-           "accuracy_metric was not updated with this batch: "
-           "accuracy_metric.update_state(y, logits) (labels first, then the logits)")
+    _expect_metrics_updated(loss_metric, accuracy_metric, want_loss, ref_accuracy)
     award(1)
     model, _ = _model()
     _, _, loss_metric, accuracy_metric = _tools()
