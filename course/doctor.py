@@ -57,7 +57,7 @@ class Finding:
     text: str
 
     def line(self) -> str:
-        """The printed line, e.g. ``✔ Python 3.11.7 (needs >= 3.10)``."""
+        """The printed line, e.g. ``✔ Python 3.11.7 (needs >= 3.11)``."""
         return f"{MARKS[self.status]} {self.text}"
 
 

@@ -6,7 +6,7 @@ import platform
 import sys
 from importlib import metadata
 
-MINIMUM = {"python": (3, 10), "tensorflow": (2, 16), "keras": (3, 0)}
+MINIMUM = {"python": (3, 11), "tensorflow": (2, 16), "keras": (3, 0)}
 
 
 class SetupError(RuntimeError):

@@ -63,7 +63,7 @@ def test_a_healthy_machine_passes_with_one_line_per_fact(healthy):
     status, lines = report()
     assert status == 0, lines
     assert lines[1:5] == [
-        "✔ Python 3.11.7 (needs >= 3.10)",
+        "✔ Python 3.11.7 (needs >= 3.11)",
         "✔ TensorFlow 2.21.0 (needs >= 2.16)",
         "✔ Keras 3.15.1 (needs >= 3.0)",
         "✔ Devices: 1 CPU, no GPU (fine: every lab runs on CPU)",
@@ -81,7 +81,7 @@ def test_a_healthy_machine_passes_with_one_line_per_fact(healthy):
         ("tensorflow", "2.15.1", "tensorflow 2.15.1 is installed but the labs need "
                                  "tensorflow >= 2.16"),
         ("keras", "2.15.0", "keras 2.15.0 is installed but the labs need keras >= 3.0"),
-        ("python", "3.9.18", "python 3.9.18 is installed but the labs need python >= 3.10"),
+        ("python", "3.10.13", "python 3.10.13 is installed but the labs need python >= 3.11"),
     ],
 )
 def test_an_old_version_is_a_problem_named_in_one_sentence(healthy, monkeypatch, name, old,

@@ -34,7 +34,7 @@ def test_versions_does_not_import_tensorflow():
 
 def test_check_versions_accepts_the_installed_versions():
     assert env.check_versions() == env.versions()
-    good = {"python": "3.10.0", "tensorflow": "2.16.0rc0", "keras": "3.0.0"}
+    good = {"python": "3.11.0", "tensorflow": "2.16.0rc0", "keras": "3.0.0"}
     assert env.check_versions(good) == good
     newer = {"python": "3.13.1", "tensorflow": "2.21.0", "keras": "3.15.1.dev2025"}
     assert env.check_versions(newer) == newer
@@ -47,8 +47,8 @@ def test_check_versions_accepts_the_installed_versions():
          "2.16"),
         ({"python": "3.11.0", "tensorflow": "2.16.1", "keras": "2.15.0"}, "keras", "2.15.0",
          "3.0"),
-        ({"python": "3.9.18", "tensorflow": "2.16.1", "keras": "3.1"}, "python", "3.9.18",
-         "3.10"),
+        ({"python": "3.10.13", "tensorflow": "2.16.1", "keras": "3.1"}, "python", "3.10.13",
+         "3.11"),
         ({"python": "3.11.0", "tensorflow": "missing", "keras": "3.1"}, "tensorflow", "missing",
          "2.16"),
         ({"python": "3.11.0", "tensorflow": "2.16.1"}, "keras", "missing", "3.0"),
@@ -89,3 +89,12 @@ def test_devices_with_two_gpus():
 
 def test_devices_on_this_machine_names_the_cpu():
     assert "CPU" in env.devices()
+
+
+def test_the_minimum_python_is_pyproject_s_requires_python():
+    import re
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    floor = re.search(r'requires-python = ">=(\d+)\.(\d+)"', pyproject)
+    assert floor and tuple(int(v) for v in floor.groups()) == env.MINIMUM["python"]
