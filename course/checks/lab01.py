@@ -140,12 +140,12 @@ def build_mlp(build_mlp_fn: Any) -> None:
     common.expect_sequential(model, "build_mlp", 784, 10)
     award(1)
     dense = common.layers_of(model)
-    expect(len(dense) == 2, f"the model has {len(dense)} Dense layers; the original has two "
+    expect(len(dense) == 2, f"the model has {len(dense)} Dense layers; Article A's network has two "
            "(784→512 and 512→10)")
-    expect(dense[0].units == 512, f"the hidden layer has {dense[0].units} units; the original "
+    expect(dense[0].units == 512, f"the hidden layer has {dense[0].units} units; Article A's "
            "example uses 512")
     expect(all(layer.use_bias for layer in dense),
-           "a layer has use_bias=False: the original nn.Linear layers have biases (b₁, b₂)")
+           "a layer has use_bias=False: Article A's nn.Linear layers have biases (b₁, b₂)")
     expect(dense[1].get_config()["activation"] == "linear",
            f"the output layer uses activation='{dense[1].get_config()['activation']}': it must "
            "return raw logits, because the loss applies softmax itself (from_logits=True), "
@@ -186,7 +186,7 @@ def compile_mlp(compile_mlp_fn: Any) -> None:
     hint = common.optimizer_mismatch(
         model.optimizer, keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
         "SGD(learning_rate=learning_rate, momentum=momentum)")
-    expect(not hint, f"{hint} (the original is SGD with momentum)")
+    expect(not hint, f"{hint} (Article A uses SGD with momentum)")
     award(1)
     common.expect_classification_loss(model.loss)
     expect(common.has_accuracy(model),
@@ -234,7 +234,7 @@ def _loss_sequences() -> list[np.ndarray]:
 
 @check(points=3)
 def running_loss(callback_cls: Any) -> None:
-    """Check ``RunningLoss(every)``: prints the original '[epoch, batch] loss' every N batches."""
+    """Check ``RunningLoss(every)``: prints Article A's '[epoch, batch] loss' every N batches."""
     import keras
 
     expect(isinstance(callback_cls, type) and issubclass(callback_cls, keras.callbacks.Callback),
@@ -248,10 +248,10 @@ def running_loss(callback_cls: Any) -> None:
            f"{len(want)} (after batches 3 and 6 of each epoch)")
     parsed = [LINE.match(line) for line in got]
     expect(all(parsed),
-           f"use the original format '{ORIGINAL_FORMAT}', e.g. {want[0]!r}; got {got[0]!r}")
+           f"use Article A's format '{ORIGINAL_FORMAT}', e.g. {want[0]!r}; got {got[0]!r}")
     award(1)
     decimals = {len(m.group(4) or "") for m in parsed}
-    expect(decimals == {3}, f"print the loss with 3 decimals like the original, %.3f: got "
+    expect(decimals == {3}, f"print the loss with 3 decimals like Article A, %.3f: got "
            f"{got[0]!r}, expected {want[0]!r}")
     expect(got[0].split("]")[0] == want[0].split("]")[0],
            f"the first line starts {got[0].split(']')[0]}]; expected {want[0].split(']')[0]}] "
@@ -261,7 +261,7 @@ def running_loss(callback_cls: Any) -> None:
     expect(got[1] not in naive,
            "logs['loss'] is Keras' mean since the start of the epoch, not this batch's loss: "
            "recover the batch loss as (batch + 1) · mean − batch · previous mean, then average "
-           "the last `every` of them as the original does (after the first window the two "
+           "the last `every` of them as Article A does (after the first window the two "
            "differ)")
     expect(got[:2] == want[:2], common.first_difference(got, want, "printed line") +
            " (the mean of the last `every` batch losses)")

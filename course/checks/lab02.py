@@ -56,21 +56,19 @@ def count_params(count_params_fn: Any) -> None:
 @check(points=2)
 def build_deep_mlp(build_fn: Any) -> None:
     """Check ``build_deep_mlp(hidden_units=(128, 64), dropout_rate=0.0)`` → Sequential MLP."""
-    import keras
-
     model = build_fn()
     common.expect_sequential(model, "build_deep_mlp", 784, 10, "one logit per digit")
     dense = common.layers_of(model)
     units = [layer.units for layer in dense]
     expect(len(dense) == 3, f"the model has {len(dense)} Dense layers {units}; 784→128→64→10 "
            "has three: two hidden layers and the output layer")
-    expect(units != [64, 128, 10], "the hidden layers are in the wrong order: the article goes "
+    expect(units != [64, 128, 10], "the hidden layers are in the wrong order: Article B goes "
            "784→128→64→10, the wide layer first, then the narrow one")
     expect(units == [128, 64, 10], f"the Dense layers have {units} units; expected "
            "[128, 64, 10]")
     award(1)
     expect(all(layer.use_bias for layer in dense),
-           "a layer has use_bias=False: every Dense layer of the article has biases")
+           "a layer has use_bias=False: every nn.Linear layer of Article B has biases")
     x = np.random.default_rng(0).normal(size=(4, 784)).astype("float32")
     (w1, b1), (w2, b2), (w3, b3) = (layer.get_weights() for layer in dense)
 
@@ -101,6 +99,13 @@ def build_deep_mlp(build_fn: Any) -> None:
            f"{[layer.name for layer in dense]}), so that summaries do not change on re-runs")
     expect(not common.layers_of(model, "Dropout"),
            "with dropout_rate=0.0 (the default) the model must have no Dropout layer")
+    _expect_arguments_used(build_fn)
+
+
+def _expect_arguments_used(build_fn: Any) -> None:
+    """``build_deep_mlp`` builds one hidden layer per unit count, and dropout when asked."""
+    import keras
+
     wide = build_fn(hidden_units=(256,))
     wide_units = [layer.units for layer in common.layers_of(wide)]
     expect(wide_units == [256, 10],
@@ -154,7 +159,7 @@ def make_optimizer(make_fn: Any) -> None:
         hint = common.optimizer_mismatch(made[name], reference_make_optimizer(name, 0.01), call)
         expect(not hint, f"make_optimizer({name!r}, 0.01): {hint}"
                + (" ('momentum' is SGD with momentum=0.9)" if name == "momentum" else "")
-               + (" ('sgd' is plain SGD, the article's optimizer)" if name == "sgd" else ""))
+               + (" ('sgd' is plain SGD, Article B's optimizer)" if name == "sgd" else ""))
     for name, rate in (("adam", 0.005), ("sgd", 0.2), ("rmsprop", 0.0003)):
         opt = make_fn(name, rate)
         expect(np.isclose(float(opt.learning_rate), rate),
@@ -213,11 +218,24 @@ def _reference_history(setting: tuple[str, float], train: Any, val: Any, epochs:
                      shuffle=False).history
 
 
+def _expect_history(label: str, history: Any, epochs: int) -> None:
+    """``history`` is the History of ``epochs`` epochs of ``fit`` with validation data."""
+    import keras
+
+    expect(not isinstance(history, keras.Model), f"result[{label!r}] is a model: store "
+           "the History that model.fit returns")
+    logs = getattr(history, "history", None)
+    expect(isinstance(logs, dict) and "loss" in logs,
+           f"result[{label!r}] is not a History: store what model.fit(...) returns")
+    expect("val_loss" in logs, "the histories have no val_loss: pass the validation "
+           "pipeline to fit with validation_data=...")
+    expect(len(logs["loss"]) == epochs, f"result[{label!r}] ran {len(logs['loss'])} epochs; "
+           f"train every model for `epochs` epochs (the check asked for {epochs})")
+
+
 @check(points=2)
 def compare_optimizers(compare_fn: Any) -> None:
     """Check ``compare_optimizers(settings, build_fn, train, val, epochs, batch_size, seed)``."""
-    import keras
-
     train, val = _learnable_digits(256, seed=1), _learnable_digits(128, seed=2)
     settings = {"plain": ("sgd", 0.05), "again": ("sgd", 0.05), "adam": ("adam", 0.01)}
     built: list[tuple[Any, list[np.ndarray]]] = []
@@ -233,15 +251,7 @@ def compare_optimizers(compare_fn: Any) -> None:
     expect(set(result) == set(settings), f"the dict has keys {sorted(result)}; expected one "
            f"entry per setting, {sorted(settings)}")
     for label, history in result.items():
-        expect(not isinstance(history, keras.Model), f"result[{label!r}] is a model: store "
-               "the History that model.fit returns")
-        logs = getattr(history, "history", None)
-        expect(isinstance(logs, dict) and "loss" in logs,
-               f"result[{label!r}] is not a History: store what model.fit(...) returns")
-        expect("val_loss" in logs, "the histories have no val_loss: pass the validation "
-               "pipeline to fit with validation_data=...")
-        expect(len(logs["loss"]) == 2, f"result[{label!r}] ran {len(logs['loss'])} epochs; "
-               "train every model for `epochs` epochs (the check asked for 2)")
+        _expect_history(label, history, epochs=2)
     award(1)
     expect(len(built) == len(settings), f"build_fn was called {len(built)} times for "
            f"{len(settings)} settings: build a fresh model for every optimizer, or the later "

@@ -118,7 +118,7 @@ def _run_steps(step_fn: Any, params: list[Any], x: Any, y: Any, steps: int) -> n
 def train_step(train_step_fn: Any) -> None:
     """Check ``train_step(params, x, y, learning_rate)``: tape + assign_sub, like the TF1 program.
 
-    The loss curve of 50 steps must equal the original TF1 program's (run here through
+    The loss curve of 50 steps must equal Article C's TF1 program's (run here through
     ``tf.compat.v1`` on the check's own data) to 1e-5 relative, eagerly and under
     ``tf.function``.
     """

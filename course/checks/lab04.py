@@ -374,6 +374,11 @@ def fit_loop(fit_loop_fn: Any) -> None:
            "metrics, run test_step on every batch of val_ds and record their results")
     expect(not quiet.getvalue().strip(),
            "with verbose=0 fit_loop must print nothing: pass verbose to keras.utils.Progbar")
+    _expect_progress_bar(fit_loop_fn, loss_fn, train, val)
+
+
+def _expect_progress_bar(fit_loop_fn: Any, loss_fn: Any, train: Any, val: Any) -> None:
+    """With ``verbose=1`` one epoch of ``fit_loop_fn`` prints its progress."""
     shown = io.StringIO()
     model, _ = _model(seed=6)
     optimizer, *_ = _tools(momentum=0.9)

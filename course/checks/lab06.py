@@ -131,13 +131,19 @@ def worker_dataset(worker_dataset_fn: Any) -> None:
            "worker 1's second epoch is not the second half of data.make_pipeline's second "
            "epoch: build the global batches with data.make_pipeline and slice each of them")
     award(1)
+    _expect_seed_and_workers_used(worker_dataset_fn, images, labels, first[0], want[0])
+
+
+def _expect_seed_and_workers_used(worker_dataset_fn: Any, images: Any, labels: Any,
+                                  first: Any, global_batch: Any) -> None:
+    """Another seed changes the batches; 4 workers share each global batch in quarters."""
     other = _worker_batches(worker_dataset_fn, images, labels, 0, seed=1)
-    expect(not np.array_equal(index_of(other[0][0]), first[0]),
+    expect(not np.array_equal(index_of(other[0][0]), first),
            "seed=1 gives the same batches as seed=0: pass the seed on to the shuffle")
     three = [_worker_batches(worker_dataset_fn, images, labels, i, n_workers=4,
                              global_batch=64) for i in range(4)]
     expect([len(t[0][0]) for t in three] == [16] * 4 and np.array_equal(
-        np.concatenate([index_of(t[0][0]) for t in three]), index_of(want[0])),
+        np.concatenate([index_of(t[0][0]) for t in three]), index_of(global_batch)),
            "with 4 workers each must take 16 examples: use the input context instead of "
            "assuming 2 workers")
 
