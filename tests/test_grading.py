@@ -25,6 +25,10 @@ from course.notebooks import lab_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB01 = ROOT / "solutions" / "01_sequential_mlp.ipynb"
+LAB01_CHECKS = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+                for c in nbformat.read(LAB01, as_version=4).cells
+                if c.metadata.get("nbgrader", {}).get("grade")}
+LAB01_POINTS = sum(LAB01_CHECKS.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,14 +229,16 @@ def test_lab01_results(lab01_graded):
     for name, result in results.items():
         assert result["extra_data"]["sha256"] == before[name]
         if name != "malformed":
-            assert result["extra_data"]["graded"] and result["max_score"] == 12
-            assert [t["name"] for t in result["tests"]] == [
+            assert result["extra_data"]["graded"] and result["max_score"] == LAB01_POINTS
+            names = [t["name"] for t in result["tests"]]
+            assert [n for n in names if not n.startswith("q_")] == [
                 "preprocess", "make_dataset", "build_mlp", "compile_mlp", "running_loss",
                 "predict_digits"]
+            assert len(names) == len(LAB01_CHECKS)
             assert (out / f"{name}.md").is_file()
 
     solution = results["solution"]
-    assert solution["score"] == 12, feedback(solution)
+    assert solution["score"] == LAB01_POINTS, feedback(solution)
     assert all(t["status"] == "passed" for t in solution["tests"])
     assert solution["extra_data"]["cells"]["errors"] == 0
 
@@ -244,7 +250,8 @@ def test_lab01_results(lab01_graded):
 
     partial = results["partial"]
     assert scores(partial) == {"preprocess": 1, "make_dataset": 1, "build_mlp": 2,
-                               "compile_mlp": 0, "running_loss": 3, "predict_digits": 0}
+                               "compile_mlp": 0, "running_loss": 3, "predict_digits": 0,
+                               **{name: 0 for name in scores(partial) if name.startswith("q_")}}
     assert partial["score"] == 7
     assert "with shuffle=True the order must change" in feedback(partial)
 
