@@ -117,7 +117,7 @@ ARTICLES: tuple[Article, ...] = (
         runs_as_written="iterates over trainloader, which it never defines",
         errors=(("E-trainloader", "NameError: name 'trainloader' is not defined"),),
         topics=("迁移学习", "预训练模型", "差的平方和的平均值"),
-        labs=("01", "07"),
+        labs=("01", "02", "03", "07"),
     ),
 )
 
