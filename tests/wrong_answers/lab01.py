@@ -631,7 +631,7 @@ WRONG = [
     WrongAnswer("running_loss", "rl-no-padding", RL_NoPadding,
                 ("padded to 5 characters",), 1),
     WrongAnswer("running_loss", "rl-own-format", RL_OwnFormat,
-                ("use the original format",), 0),
+                ("use Article A's format",), 0),
     WrongAnswer("running_loss", "rl-not-a-callback", RL_NotACallback,
                 ("subclasses keras.callbacks.Callback",), 0),
     WrongAnswer("running_loss", "rl-instance-not-class", RL_PrintsRunningMean(every=3),
