@@ -277,7 +277,7 @@ def test_lab01_results(lab01_graded):
     with open(out / "gradebook.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [Path(r["notebook"]).stem for r in rows] == list(paths)
-    assert rows[0]["score"] == "12" and rows[0]["running_loss"] == "3"
+    assert rows[0]["score"] == f"{LAB01_POINTS:g}" and rows[0]["running_loss"] == "3"
     assert rows[-1]["score"] == "" and "not valid JSON" in rows[-1]["error"]
 
 
