@@ -58,7 +58,9 @@ class Finding:
 
     def line(self) -> str:
         """The printed line, e.g. ``✔ Python 3.11.7 (needs >= 3.11)``."""
-        return f"{MARKS[self.status]} {self.text}"
+        from course.i18n import tr
+
+        return f"{MARKS[self.status]} {tr(self.text)}"
 
 
 @dataclass(frozen=True)
@@ -204,10 +206,13 @@ def run(
     out: Callable[[str], None] = print,
 ) -> int:
     """Check everything, print the report through ``out``; return 0, or 1 for a real problem."""
+    from course.i18n import tr
+
     start = time.monotonic()
     found = env.versions()
     process = start_probe() if found.get("tensorflow", "missing") != "missing" else None
-    out("Checking your setup for the Keras Course Kit (TensorFlow takes a few seconds to start)…")
+    out(tr("Checking your setup for the Keras Course Kit (TensorFlow takes a few seconds to "
+           "start)…"))
     findings = check_versions(found)
     data_findings = [check_sample(), check_full_mnist(cache_dir)]
     tool_findings = check_tools()
@@ -218,10 +223,10 @@ def run(
     problems = sum(f.status == FAIL for f in findings)
     took = f"(checked in {time.monotonic() - start:.1f} s)"
     if problems:
-        out(f"{problems} problem{'s' if problems > 1 else ''} found {took}: fix each line marked "
-            f"{MARKS[FAIL]}, then run `course doctor` again.")
+        out(tr(f"{problems} problem{'s' if problems > 1 else ''} found {took}: fix each line "
+               f"marked {MARKS[FAIL]}, then run `course doctor` again."))
         return 1
-    out(f"Ready {took}: run `jupyter lab labs/` and open 01_sequential_mlp.ipynb.")
+    out(tr(f"Ready {took}: run `jupyter lab labs/` and open 01_sequential_mlp.ipynb."))
     return 0
 
 

@@ -49,24 +49,37 @@ def devices() -> str:
 
     cpus = len(tf.config.list_physical_devices("CPU"))
     gpus = len(tf.config.list_physical_devices("GPU"))
-    return f"{cpus} CPU, {gpus or 'no'} GPU" + ("" if gpus else " (fine: every lab runs on CPU)")
+    if gpus:
+        return f"{cpus} CPU, {gpus} GPU"
+    return f"{cpus} CPU, no GPU (fine: every lab runs on CPU)"
 
 
-def check_setup(seed: int | None = 42) -> None:
+def check_setup(seed: int | None = 42, language: str | None = None) -> None:
     """Print one line per fact: versions, devices, the bundled data; seed everything.
+
+    Args:
+        seed: the seed for :func:`course.repro.set_seed` (None: do not seed).
+        language: ``"zh"`` prints the course's check lines and hints in Chinese from now on
+            (:func:`course.i18n.set_language`); None keeps ``$COURSE_LANG`` or English.
 
     Raises:
         SetupError: when a version is too old.
         course.data.DataError: when the bundled sample is missing or corrupt.
     """
     from course import data, repro
+    from course.i18n import set_language, tr
 
+    if language is not None and set_language(language) == "zh":
+        from course.fonts import use_chinese_font
+
+        use_chinese_font()
     found = check_versions()
-    print(f"Python {found['python']} · TensorFlow {found['tensorflow']} · Keras {found['keras']}"
-          f" — versions OK")
-    print(f"Devices: {devices()}")
+    print(tr(f"Python {found['python']} · TensorFlow {found['tensorflow']} · Keras "
+             f"{found['keras']} — versions OK"))
+    print(tr(f"Devices: {devices()}"))
     data.load_mnist("sample")
-    print(f"Data: bundled MNIST sample verified (SHA-256 {data.SAMPLE_SHA256[:12]}…)")
+    print(tr(f"Data: bundled MNIST sample verified (SHA-256 {data.SAMPLE_SHA256[:12]}…)"))
     if seed is not None:
-        print(f"Seed: {repro.set_seed(seed)} (Python, NumPy, TensorFlow, Keras; op determinism on)")
+        print(tr(f"Seed: {repro.set_seed(seed)} (Python, NumPy, TensorFlow, Keras; "
+                 "op determinism on)"))
     sys.stdout.flush()

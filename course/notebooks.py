@@ -222,7 +222,9 @@ def make_lab(solution: nbformat.NotebookNode, source_name: str) -> nbformat.Note
         for key in _KEPT_NOTEBOOK_METADATA
         if key in lab.metadata
     }
-    lab.metadata["course"] = {"source": f"solutions/{source_name}", "generated": True}
+    language = (solution.metadata.get("course") or {}).get("language")
+    lab.metadata["course"] = {"source": f"solutions/{source_name}", "generated": True,
+                              **({"language": language} if language else {})}
     return lab
 
 

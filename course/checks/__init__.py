@@ -47,10 +47,14 @@ class CheckResult:
         """True when every point was earned and no hint was given."""
         return not self.hint and self.points >= self.max_points
 
-    def line(self) -> str:
-        """The one-line report printed under the check cell."""
-        score = f"{self.name}: {self.points:g}/{self.max_points:g} points"
-        return f"{PASS_MARK} {score}" if self.passed else f"{FAIL_MARK} {score} — {self.hint}"
+    def line(self, lang: str | None = None) -> str:
+        """The one-line report printed under the check cell, in ``lang`` (default: in use)."""
+        from course.i18n import tr
+
+        score = tr(f"{self.name}: {self.points:g}/{self.max_points:g} points", lang)
+        if self.passed:
+            return f"{PASS_MARK} {score}"
+        return f"{FAIL_MARK} {score} — {tr(self.hint, lang)}"
 
     def _ipython_display_(self) -> None:
         """Show nothing when a check cell ends with the call: its line is already printed."""
@@ -125,12 +129,24 @@ def _describe_error(exc: BaseException, limit: int = 160) -> str:
     return f"your code raised {type(exc).__name__}: {message}{where}"
 
 
-def check(points: float, name: str | None = None) -> Callable[[Callable[..., None]], Callable]:
+JUDGED = ("clean", "kernel")
+"""Where ``course grade`` judges a check (see :func:`check`)."""
+
+
+def check(points: float, name: str | None = None,
+          judged: str = "clean") -> Callable[[Callable[..., None]], Callable]:
     """Turn ``body(answer, ...)`` that calls :func:`expect` into a graded check.
 
     The wrapped check never raises for a wrong answer: it prints one line, records the
     result in :data:`LOG` and returns the :class:`CheckResult`.
+
+    ``judged="kernel"`` declares a check that needs the learner's live objects (a model, a
+    data set, a class): ``course grade`` then judges it only in the learner's kernel. By
+    default (``"clean"``) it is re-run in a clean process on the plain values the answer
+    gave (``course.grading.judge``), and tests/test_judged_clean.py proves the two agree.
     """
+    if judged not in JUDGED:
+        raise ValueError(f"judged must be one of {JUDGED}, not {judged!r}")
 
     def decorate(body: Callable[..., None]) -> Callable[..., CheckResult]:
         check_name = name or body.__name__
@@ -158,6 +174,7 @@ def check(points: float, name: str | None = None) -> Callable[[Callable[..., Non
             return LOG.record(result)
 
         run.max_points = points  # type: ignore[attr-defined]
+        run.judged = judged  # type: ignore[attr-defined]
         return run
 
     return decorate
