@@ -121,12 +121,14 @@ def _is_learner_frame(filename: str) -> bool:
 def _describe_error(exc: BaseException, limit: int = 160) -> str:
     """One line naming the learner's error and the line of their code it came from."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if _is_learner_frame(f.filename)]
-    where = f" (line {frames[-1].lineno} of your code)" if frames else ""
     lines = [line.strip() for line in _ANSI.sub("", str(exc)).splitlines() if line.strip()]
     message = lines[0] if lines else ""
     if len(message) > limit:
         message = message[: limit - 1] + "…"
-    return f"your code raised {type(exc).__name__}: {message}{where}"
+    if frames:  # two whole sentences, so that each translates as one message
+        return (f"your code raised {type(exc).__name__}: {message} "
+                f"(line {frames[-1].lineno} of your code)")
+    return f"your code raised {type(exc).__name__}: {message}"
 
 
 JUDGED = ("clean", "kernel")

@@ -149,3 +149,9 @@ def tr(text: str, lang: str | None = None) -> str:
     if code == "en" or not text:
         return text
     return catalogue(code).translate(text)
+
+
+def tr_line(line: str, lang: str | None = None) -> str:
+    """A printed check line, ``✘ name: 0/2 points — hint``, with its score and hint translated."""
+    score, dash, hint = line.partition(" — ")
+    return tr(score, lang) + (dash + tr(hint, lang) if dash else "")

@@ -51,14 +51,39 @@ def _sources(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
     return [(c.cell_type, c.get("id", ""), cell_source(c)) for c in nb.cells]
 
 
+def _code(nb: nbformat.NotebookNode) -> list[tuple[str, str, str]]:
+    return [item for item in _sources(nb) if item[0] != "markdown"]
+
+
+def refresh_markdown(english: Path, lang: str) -> bool:
+    """Bring the markdown of ``solutions/<lang>/<name>`` up to date when only markdown changed.
+
+    Markdown cells have no outputs, so the stored outputs stay valid: nothing is executed.
+    Returns True when the file was rewritten.
+    """
+    target = edition_dir(Path(english).parent, lang) / Path(english).name
+    if not target.is_file():
+        return False
+    stored, rendered = read_solution(target), rendered_solution(english, lang)
+    if _code(stored) != _code(rendered) or _sources(stored) == _sources(rendered):
+        return False
+    for cell, new in zip(stored.cells, rendered.cells, strict=True):
+        if cell.cell_type == "markdown":
+            cell.source = new.source
+    target.write_text(render_text(stored), encoding="utf-8")
+    return True
+
+
 def solution_problem(english: Path, lang: str) -> str | None:
     """Why ``solutions/<lang>/<name>`` is not the current rendering of ``english``, or None."""
     target = edition_dir(Path(english).parent, lang) / Path(english).name
     if not target.is_file():
         return "missing"
-    stored = read_solution(target)
-    if _sources(stored) != _sources(rendered_solution(english, lang)):
-        return "stale: its English or its translation changed since it was run"
+    stored, rendered = read_solution(target), rendered_solution(english, lang)
+    if _code(stored) != _code(rendered):
+        return "stale: its code, or a code comment's translation, changed since it was run"
+    if _sources(stored) != _sources(rendered):
+        return "stale: its text changed (`course build-labs` brings it up to date)"
     if any(c.cell_type == "code" and cell_source(c).strip() and c.get("execution_count") is None
            for c in stored.cells):
         return "not executed: a code cell stores no output"
@@ -116,6 +141,8 @@ def build_editions(solutions_dir: Path, labs_dir: Path, force: bool = False) -> 
     for lang in TRANSLATED:
         lines += [f"updated {path.relative_to(path.parents[3])}"
                   for path in update_catalogues(solutions_dir, lang)]
+        lines += [f"updated the text of solutions/{lang}/{path.name}"
+                  for path in solution_paths(solutions_dir) if refresh_markdown(path, lang)]
         source = edition_dir(solutions_dir, lang)
         if source.is_dir() and any(source.glob("*.ipynb")):
             target = edition_dir(labs_dir, lang)

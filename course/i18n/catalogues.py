@@ -19,7 +19,7 @@ import polib
 
 from course.i18n import LANGUAGES, LOCALES_DIR, catalogue_path, normalize
 from course.i18n.extract import package_messages
-from course.i18n.labs import Entry, lab_entries
+from course.i18n.labs import COMMENT_CONTEXT, Entry, lab_entries
 
 _PLACEHOLDER = re.compile(r"\{[^{}]+\}")
 _HEADER = {"Project-Id-Version": "keras-course-kit", "MIME-Version": "1.0",
@@ -57,22 +57,48 @@ def _stale(entry: polib.POEntry, msgid: str) -> None:
         entry.flags.append("fuzzy")
 
 
+def _key(entry: polib.POEntry | Entry) -> tuple[str, str]:
+    """A markdown cell is keyed by its cell id; a comment by its cell id and its text."""
+    context = entry.msgctxt if isinstance(entry, polib.POEntry) else entry.context
+    return (context, entry.msgid if context.endswith(COMMENT_CONTEXT) else "")
+
+
+def _carry(entry: polib.POEntry, old: polib.POEntry) -> None:
+    """Give ``entry`` the translation of ``old``; stale when the English differs."""
+    entry.msgstr, entry.flags = old.msgstr, list(old.flags)
+    entry.previous_msgid = old.previous_msgid
+    if old.msgid != entry.msgid:
+        current = entry.msgid
+        entry.msgid = old.msgid
+        _stale(entry, current)
+
+
 def merge_lab(po: polib.POFile, entries: list[Entry]) -> polib.POFile:
-    """A new catalogue with ``entries`` (current English) and what ``po`` translated."""
-    by_context = {e.msgctxt: e for e in po if not e.obsolete}
+    """A new catalogue with ``entries`` (current English) and what ``po`` translated.
+
+    A markdown cell keeps its translation by cell id (stale if its English changed); a
+    comment by cell id and text, else the closest unmatched comment of its cell (stale);
+    a text that moved to another cell keeps its translation.
+    """
+    old = {_key(e): e for e in po if not e.obsolete}
     by_text = {e.msgid: e for e in po if not e.obsolete and e.msgstr and not e.fuzzy}
+    current = {_key(item) for item in entries}
+    spare = [e for key, e in old.items() if key[1] and key not in current]
     merged = polib.POFile(wrapwidth=0)
     merged.metadata = dict(po.metadata)
     for item in entries:
-        old = by_context.get(item.context)
         entry = polib.POEntry(msgctxt=item.context, msgid=item.msgid, msgstr="",
                               comment=item.kind)
-        if old is not None:
-            entry.msgstr, entry.flags = old.msgstr, list(old.flags)
-            entry.previous_msgid = old.previous_msgid
-            if old.msgid != item.msgid:
-                entry.msgid = old.msgid
-                _stale(entry, item.msgid)
+        match = old.get(_key(item))
+        if match is None and item.kind == "comment":
+            texts = [e.msgid for e in spare if e.msgctxt == item.context]
+            close = difflib.get_close_matches(item.msgid, texts, n=1, cutoff=0.6)
+            match = next((e for e in spare if e.msgctxt == item.context and e.msgid in close),
+                         None)
+            if match is not None:
+                spare.remove(match)
+        if match is not None:
+            _carry(entry, match)
         elif item.msgid in by_text:  # the same text moved to another cell
             entry.msgstr = by_text[item.msgid].msgstr
         merged.append(entry)
@@ -111,10 +137,10 @@ def lab_problems(solution: nbformat.NotebookNode, lang: str, lab: str) -> list[s
     """One line per entry of ``solution`` whose translation is missing or stale."""
     path = lab_catalogue_path(lang, lab)
     po = polib.pofile(str(path)) if path.exists() else []
-    by_context = {e.msgctxt: e for e in po if not e.obsolete}
+    by_key = {_key(e): e for e in po if not e.obsolete}
     problems = []
     for item in lab_entries(solution):
-        entry = by_context.get(item.context)
+        entry = by_key.get(_key(item))
         problem = _entry_problem(entry) if entry is None or entry.msgid == item.msgid \
             else "stale: its English changed"
         if problem:

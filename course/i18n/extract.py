@@ -59,13 +59,9 @@ def is_message(text: str) -> bool:
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
-    found = set()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant):
-            found.add(id(body[0].value))
-    return found
+    """Every string that is a statement of its own: docstrings, attribute docstrings."""
+    return {id(node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)}
 
 
 def _skipped(tree: ast.AST) -> set[int]:

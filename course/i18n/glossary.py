@@ -3,7 +3,8 @@
 ``course/locales/zh_CN/glossary.tsv`` is the one source; ``GLOSSARY.zh-CN.md`` is rendered
 from it (:func:`markdown`). :func:`violations` checks that a translation uses the glossary's
 term wherever its English uses the English term, so a term is translated the same way
-everywhere. Run ``python -m course.i18n.glossary FILE.po ...`` to list a catalogue's.
+everywhere. ``python -m course.i18n.glossary FILE.po ...`` lists a catalogue's violations;
+``--markdown`` prints the glossary's table.
 """
 
 from __future__ import annotations
@@ -89,4 +90,7 @@ def _main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--markdown"]:
+        print(markdown(), end="")
+        sys.exit(0)
     sys.exit(_main(sys.argv[1:]))

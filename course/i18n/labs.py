@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import nbformat
 
+from course.i18n import tr_line
 from course.notebooks import cell_source
 
 COMMENT_CONTEXT = " #"
@@ -23,6 +24,7 @@ _KEPT_COMMENTS = re.compile(r"#+\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)|# YOUR CO
                             r"#\s*NBVAL|#\s*noqa|#\s*type:|#\s*pragma|#\s*fmt:")
 SETUP_CALL = "check_setup(seed=42)"
 """The setup cell's call; a translated lab's setup cell adds ``language=...`` to it."""
+_CHECK_LINE = re.compile(r"`([✔✘] [^`]+)`")  # an expected check line, printed in the language
 _UP_LINK = re.compile(r"\]\(\.\./")  # a link out of solutions/ goes one folder further up
 GLOSSARY_LINK = {"zh": "\n\n[术语表（中英对照）](../../GLOSSARY.zh-CN.md)"}
 """Appended to a translated lab's title cell: the glossary, relative to ``labs/zh/``."""
@@ -95,7 +97,8 @@ def render(solution: nbformat.NotebookNode, lang: str,
     for cell in nb.cells:
         source = cell_source(cell)
         if cell.cell_type == "markdown" and source.strip():
-            cell.source = _UP_LINK.sub("](../../", lookup.get((cell.id, source), source))
+            text = _UP_LINK.sub("](../../", lookup.get((cell.id, source), source))
+            cell.source = _CHECK_LINE.sub(lambda m: "`" + tr_line(m.group(1), lang) + "`", text)
             if not titled:
                 cell.source += GLOSSARY_LINK.get(lang, "")
                 titled = True
