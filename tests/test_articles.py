@@ -143,3 +143,16 @@ def test_readme_names_every_article_and_its_labs() -> None:
                             if line.startswith(f"| **{lab} "))
             cited = re.findall(r"\*\*Articles? ([A-E](?:(?:, | and )[A-E])*)\*\*", syllabus)
             assert any(item.key in group for group in cited), (lab, item.key, cited)
+
+
+ORDINAL_ARTICLE = re.compile(r"\b(?:first|second|third|fourth|fifth|last|one|another) articles?\b",
+                             re.IGNORECASE)
+
+
+def test_no_text_names_an_article_by_its_position() -> None:
+    """"The fourth article" is ambiguous (the files are numbered from 000): say "Article E"."""
+    texts = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8")
+             for p in [ROOT / "README.md", *sorted((ROOT / "solutions").glob("*.ipynb"))]}
+    found = [(name, m.group()) for name, text in texts.items()
+             for m in ORDINAL_ARTICLE.finditer(text)]
+    assert not found, found
