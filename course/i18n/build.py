@@ -184,10 +184,12 @@ def run_translated(english: list[Path], lang: str, timeout: float) -> list[str]:
         print(f"executing {temporary.parent / path.name} ...", flush=True)
         try:
             execute_notebook(temporary, timeout=timeout)
+            saved = commit_rendered(temporary)
         except ExecuteError as exc:
-            temporary.unlink(missing_ok=True)
             failures.append(str(exc))
             print(exc)
             continue
-        print(f"saved {commit_rendered(temporary)}")
+        finally:  # a failed or interrupted run leaves nothing half-made behind
+            temporary.unlink(missing_ok=True)
+        print(f"saved {saved}")
     return failures
