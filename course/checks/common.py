@@ -136,12 +136,14 @@ def mismatch(got: Any, want: Any, what: str, *, rtol: float = RTOL, atol: float 
         return ""
     c = ratio(got, want)
     if c is None or np.isclose(c, 1.0, rtol=1e-3):
-        return f"your {what} differs from the reference: {otherwise}".rstrip(": ")
+        if not otherwise:  # one whole sentence per case, so that each translates as one message
+            return f"your {what} differs from the reference"
+        return f"your {what} differs from the reference: {otherwise}"
     cause = next((text for factor, text in (factors or {}).items()
                   if np.isclose(c, factor, rtol=1e-3)), otherwise)
     size = ("has the wrong sign (−1× the reference)" if np.isclose(c, -1.0, rtol=1e-3)
             else f"is {_times(c)} the reference")
-    return f"your {what} {size}: {cause}".rstrip(": ")
+    return f"your {what} {size}: {cause}" if cause else f"your {what} {size}"
 
 
 def first_difference(got: Sequence[Any], want: Sequence[Any], what: str) -> str:
