@@ -41,7 +41,7 @@ def _open(path: Path, lang: str) -> polib.POFile:
 
 def _save(po: polib.POFile, path: Path) -> bool:
     """Write ``po`` when its text changed; True if it did."""
-    text = str(po) + "\n"
+    text = str(po)  # what polib.POFile.save writes, so tools and merges agree
     if path.exists() and path.read_text(encoding="utf-8") == text:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
