@@ -13,6 +13,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from course.i18n import tr
+
 
 def _show_figures_inline() -> None:
     """In IPython/Jupyter, display a returned ``Figure`` as a PNG (as ``%matplotlib inline`` does).
@@ -30,6 +32,14 @@ def _show_figures_inline() -> None:
         return
     if Figure not in shell.display_formatter.formatters["image/png"].type_printers:
         select_figure_formats(shell, {"png"})
+
+
+def _metric_label(name: str) -> str:
+    """The axis label of a Keras metric name, in the course's language when the kit knows it."""
+    known = {"loss": tr("loss"), "accuracy": tr("accuracy"), "val_loss": tr("validation loss"),
+             "val_accuracy": tr("validation accuracy"), "test loss": tr("test loss"),
+             "test accuracy": tr("test accuracy")}
+    return known.get(name, name)
 
 
 def _new_figure(**kwargs: Any) -> Figure:
@@ -55,10 +65,10 @@ def learning_curves(
     fig = _new_figure(figsize=(4.5 * len(metrics), 3.2))
     for ax, name in zip(fig.subplots(1, len(metrics), squeeze=False)[0], metrics, strict=True):
         epochs = np.arange(1, len(logs[name]) + 1)
-        ax.plot(epochs, logs[name], "o-", label="training")
+        ax.plot(epochs, logs[name], "o-", label=tr("training"))
         if f"val_{name}" in logs:
-            ax.plot(epochs, logs[f"val_{name}"], "s--", label="validation")
-        ax.set(xlabel="epoch", ylabel=name)
+            ax.plot(epochs, logs[f"val_{name}"], "s--", label=tr("validation"))
+        ax.set(xlabel=tr("epoch"), ylabel=_metric_label(name))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     if title:
@@ -73,7 +83,7 @@ def compare_curves(histories: Mapping[str, Any], metric: str = "val_loss") -> Fi
     for label, history in histories.items():
         values = getattr(history, "history", history)[metric]
         ax.plot(np.arange(1, len(values) + 1), values, "o-", label=label)
-    ax.set(xlabel="epoch", ylabel=metric)
+    ax.set(xlabel=tr("epoch"), ylabel=_metric_label(metric))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     return fig
@@ -125,7 +135,8 @@ def confusion_matrix(labels: Sequence[int], predictions: Sequence[int], n_classe
         if count:
             ax.text(col, row, str(count), ha="center", va="center", fontsize=7,
                     color="white" if count > counts.max() / 2 else "black")
-    ax.set(xlabel="predicted", ylabel="true", xticks=range(n_classes), yticks=range(n_classes))
+    ax.set(xlabel=tr("predicted"), ylabel=tr("true"), xticks=range(n_classes),
+           yticks=range(n_classes))
     fig.colorbar(image, ax=ax)
     return fig
 
@@ -149,15 +160,15 @@ def step_losses(
     steps = np.arange(1, len(values) + 1)
     fig = _new_figure(figsize=(6.5, 3.2))
     ax = fig.subplots()
-    ax.plot(steps, values, color="tab:blue", alpha=0.35, linewidth=0.8, label="each step")
+    ax.plot(steps, values, color="tab:blue", alpha=0.35, linewidth=0.8, label=tr("each step"))
     if 1 < window <= len(values):
         smooth = np.convolve(values, np.ones(window) / window, mode="valid")
         ax.plot(steps[window - 1:], smooth, color="tab:blue", linewidth=2,
-                label=f"mean of the last {window} steps")
+                label=tr(f"mean of the last {window} steps"))
     if steps_per_epoch:
         for end in range(steps_per_epoch, len(values), steps_per_epoch):
             ax.axvline(end + 0.5, color="gray", linestyle=":", linewidth=1)
-    ax.set(xlabel="step", ylabel="loss", title=title)
+    ax.set(xlabel=tr("step"), ylabel=tr("loss"), title=title)
     ax.legend()
     return fig
 
@@ -186,7 +197,7 @@ def step_curves(
         values = np.asarray(values, dtype=float)
         ax.plot(np.arange(1, len(values) + 1), values, styles[i % len(styles)],
                 linewidth=2.5 - 0.4 * (i % len(styles)), label=label)
-    ax.set(xlabel="step", ylabel=ylabel, yscale="log" if log else "linear")
+    ax.set(xlabel=tr("step"), ylabel=_metric_label(ylabel), yscale="log" if log else "linear")
     if title:
         ax.set_title(title)
     ax.legend()

@@ -119,8 +119,9 @@ class Catalogue:
             return self.exact[text]
         if depth > 4 or not re.search(r"[A-Za-z]{2,}", text):
             return text
-        for template in self.templates:
-            found = template.apply(text, lambda part: self.translate(part, depth + 1))
+        for template in self.templates:  # a value of one word (a key, a flag) stays as printed
+            found = template.apply(text, lambda part: self.translate(part, depth + 1)
+                                   if " " in part.strip() else part)
             if found is not None:
                 return found
         return text

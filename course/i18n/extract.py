@@ -2,7 +2,8 @@
 
 A message is a string literal or an f-string of several words (docstrings and argparse
 ``help=`` texts excepted) in one of :data:`MESSAGE_MODULES`; in ``cli.py`` only the
-arguments of ``_error(...)``. An f-string becomes a template whose placeholders are its
+arguments of ``_error(...)``, in ``plots.py`` those of ``tr(...)`` (axis labels: one word).
+An f-string becomes a template whose placeholders are its
 expressions as written, ``{len(dense)}``, so a translator sees what each one stands for.
 Strings joined with ``+`` become one message. Standard library only (``ast``).
 """
@@ -16,9 +17,10 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
 MESSAGE_MODULES = ("checks/*.py", "env.py", "doctor.py", "grading/scoring.py",
-                   "grading/reports.py", "cli.py")
+                   "grading/reports.py", "cli.py", "plots.py")
 """The modules (globs relative to ``course/``) whose messages are translated at run time."""
-_ONLY_CALLS = {"cli.py": {"_error"}}
+_ONLY_CALLS = {"cli.py": {"_error"}, "plots.py": {"tr"}}
+"""Modules whose messages are only the arguments of these calls (there, one word is enough)."""
 _SKIPPED_KEYWORDS = {"help", "description", "metavar", "epilog", "prog"}
 _WORDS = re.compile(r"[A-Za-z]{3,}")
 
@@ -96,7 +98,8 @@ def module_messages(path: Path) -> list[tuple[str, int]]:
         if id(node) in skip:
             continue
         text = message_text(node)
-        if text is not None and is_message(text):
+        if text is not None and (is_message(text) or path.name in _ONLY_CALLS
+                                 and _WORDS.search(text)):
             found.append((text, node.lineno))
     return sorted(found, key=lambda item: item[1])
 
