@@ -1,11 +1,24 @@
-"""MNIST for the labs: the bundled offline sample, the checked full set, tf.data pipelines."""
+"""MNIST for the labs: the bundled offline sample, the checked full set, tf.data pipelines.
+
+Full MNIST is Keras' ``mnist.npz`` (60,000/10,000), fetched once into Keras' cache by
+:func:`fetch_full` and checked against :data:`FULL_SHA256`. Where Google's storage is slow or
+blocked (mainland China, some campus networks), set the environment variable
+``COURSE_MNIST_URL`` to a mirror of that same file: an ``http(s)://`` URL, a ``file://`` URL
+or a plain local path (for example a copy made on another machine). ``load_mnist("full")``,
+``course data --full`` and :mod:`course.tfds_data`'s ``load("full")`` then fetch from the
+mirror instead: an http(s) mirror's host is probed first with the same short timeout, a local
+file is copied into the cache, and the SHA-256 is checked exactly as for Google's copy, so a
+mirror serving any other bytes is refused with one sentence and nothing is cached.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import urllib.parse
+import urllib.request
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -19,6 +32,7 @@ SAMPLE_FILE = "mnist_sample.npz"
 SAMPLE_SHA256 = "36aefe3487182c5e30999c747fa01a94b85a714b6245133bac88d9eed48c45d4"
 FULL_URL = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
 FULL_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+MIRROR_ENV = "COURSE_MNIST_URL"  # a mirror of FULL_URL: http(s) URL, file:// URL or local path
 NETWORK_TIMEOUT_S = 5.0
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # PyTorch's transforms.Normalize((0.1307,), (0.3081,))
 
@@ -71,27 +85,71 @@ def _reachable(url: str, timeout: float) -> bool:
         return False
 
 
-def fetch_full(
-    cache_dir: str | os.PathLike | None = None,
-    url: str = FULL_URL,
-    sha256: str = FULL_SHA256,
-    timeout: float = NETWORK_TIMEOUT_S,
-) -> Path:
-    """Return the path of the verified full-MNIST file, downloading it into the cache if needed.
+def full_url() -> str:
+    """Return where full MNIST is fetched from: ``$COURSE_MNIST_URL`` when set, else FULL_URL."""
+    return os.environ.get(MIRROR_ENV, "").strip() or FULL_URL
+
+
+def _local_source(url: str) -> Path | None:
+    """Return the local file ``url`` names (a ``file://`` URL or a plain path), None for http(s).
 
     Raises:
-        DataError: in one sentence, when the server is unreachable or the file is corrupt.
+        DataError: for another scheme (``ftp://``…) or a ``file://`` URL on another host.
     """
-    path = full_cache_path(cache_dir)
-    if path.is_file() and sha256_of(path) == sha256:
-        return path
-    state = "corrupt" if path.is_file() else "not cached"
-    if not _reachable(url, timeout):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme in ("http", "https"):
+        return None
+    if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+        return Path(urllib.request.url2pathname(parts.path))
+    if parts.scheme and len(parts.scheme) > 1:  # one letter is a Windows drive: a plain path
         raise DataError(
-            f"Full MNIST is {state} at {path} and {urllib.parse.urlsplit(url).hostname} cannot be "
-            f"reached within {timeout:g} s; connect to the internet and run `course data --full`, "
-            'or use load_mnist(source="sample"), which works offline.'
+            f"The MNIST mirror {url} is neither an http(s) URL, a file:// URL on this machine "
+            f"nor a local path; fix {MIRROR_ENV} or unset it to download from "
+            f"{urllib.parse.urlsplit(FULL_URL).hostname}."
         )
+    return Path(url).expanduser()
+
+
+def _mismatch(url: str, path: Path, sha256: str) -> DataError:
+    """Delete ``path`` (bytes that are not MNIST); return the one-sentence error naming ``url``."""
+    path.unlink(missing_ok=True)
+    if url == FULL_URL:
+        return DataError(
+            f"The file downloaded from {url} does not match MNIST's SHA-256, so nothing was "
+            'cached; run `course data --full` again, or use load_mnist(source="sample").'
+        )
+    return DataError(
+        f"The MNIST mirror {url} serves a file that does not match MNIST's SHA-256 "
+        f"({sha256[:12]}…), so nothing was cached; point {MIRROR_ENV} at a copy of Keras' "
+        'mnist.npz or unset it, or use load_mnist(source="sample"), which works offline.'
+    )
+
+
+def _copy_local(source: Path, url: str, path: Path, sha256: str) -> None:
+    """Copy a local mirror into the cache at ``path``: in full and verified, or not at all."""
+    if not source.is_file():
+        raise DataError(
+            f"The MNIST mirror {url} is not a file; point {MIRROR_ENV} at a copy of Keras' "
+            'mnist.npz or unset it, or use load_mnist(source="sample"), which works offline.'
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        shutil.copyfile(source, partial)
+        if sha256_of(partial) != sha256:
+            raise _mismatch(url, partial, sha256)
+        os.replace(partial, path)
+    except OSError as exc:
+        raise DataError(
+            f"Copying full MNIST from the mirror {url} into {path.parent} failed "
+            f'({type(exc).__name__}: {exc}); fix {MIRROR_ENV} or use load_mnist(source="sample").'
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _download(url: str, path: Path, sha256: str, timeout: float) -> None:
+    """Download ``url`` into the cache at ``path`` with Keras, checking ``sha256`` as it does."""
     import keras
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,12 +161,57 @@ def fetch_full(
             cache_subdir=path.parent.name, force_download=path.is_file(),
         )
     except Exception as exc:  # network errors come as many types; one sentence for all
+        if path.is_file() and sha256_of(path) != sha256:  # Keras keeps the bytes it refused
+            raise _mismatch(url, path, sha256) from exc
         raise DataError(
             f"Downloading full MNIST from {url} failed ({type(exc).__name__}: {exc}); "
             'check your connection and retry, or use load_mnist(source="sample").'
         ) from exc
     finally:
         socket.setdefaulttimeout(previous)
+    if sha256_of(path) != sha256:
+        raise _mismatch(url, path, sha256)
+
+
+def fetch_full(
+    cache_dir: str | os.PathLike | None = None,
+    url: str | None = None,
+    sha256: str | None = None,
+    timeout: float = NETWORK_TIMEOUT_S,
+) -> Path:
+    """Return the path of the verified full-MNIST file, fetching it into the cache if needed.
+
+    Args:
+        cache_dir: where full MNIST is cached (default: Keras' ``~/.keras/datasets``).
+        url: where to fetch it from (default :func:`full_url`: ``$COURSE_MNIST_URL``, a mirror
+            given as an http(s) URL, a ``file://`` URL or a local path, else FULL_URL).
+        sha256: the SHA-256 the file must have (default FULL_SHA256, whatever the source).
+        timeout: seconds an http(s) host may take to answer.
+
+    Raises:
+        DataError: in one sentence, when the source is unreachable or missing, or serves a
+            file that is not MNIST (nothing is then cached).
+    """
+    url = url or full_url()
+    sha256 = sha256 or FULL_SHA256
+    path = full_cache_path(cache_dir)
+    if path.is_file() and sha256_of(path) == sha256:
+        return path
+    source = _local_source(url)
+    if source is not None:
+        _copy_local(source, url, path, sha256)
+        return path
+    state = "corrupt" if path.is_file() else "not cached"
+    if not _reachable(url, timeout):
+        host = urllib.parse.urlsplit(url).hostname
+        where = host if url == FULL_URL else f"the MNIST mirror {url}"
+        fix = "" if url == FULL_URL else f"check the mirror or unset {MIRROR_ENV}, then "
+        raise DataError(
+            f"Full MNIST is {state} at {path} and {where} cannot be reached within "
+            f"{timeout:g} s; {fix or 'connect to the internet and '}run `course data --full`, "
+            'or use load_mnist(source="sample"), which works offline.'
+        )
+    _download(url, path, sha256, timeout)
     return path
 
 
@@ -120,7 +223,8 @@ def load_mnist(
     Args:
         source: ``"sample"`` (default) is the bundled, offline 8,000/2,000 stratified split
             of 10,000 real digits; ``"full"`` is the standard 60,000/10,000 set, downloaded
-            once into Keras' cache and verified by SHA-256.
+            once into Keras' cache (from the mirror in ``$COURSE_MNIST_URL`` when set) and
+            verified by SHA-256.
         cache_dir: where the full set is cached (default: Keras' ``~/.keras/datasets``).
 
     Returns:

@@ -10,6 +10,11 @@ re-checks those files and rebuilds a cache that is corrupt or incomplete, offlin
 ``load("full")`` is ``tfds.load("mnist")``, TFDS' real builder, downloaded once into the same
 cache. Offline it fails within seconds with one sentence, because the download host is probed
 with :func:`course.data._reachable` (a short TCP connect) before TFDS is allowed to retry.
+When the environment variable ``COURSE_MNIST_URL`` names a mirror of Keras' ``mnist.npz`` (an
+http(s) URL, a ``file://`` URL or a local path; see :mod:`course.data`), TFDS' download is not
+used at all: :func:`course.data.fetch_full` fetches the file from the mirror and checks its
+SHA-256, and TFDS' own ``mnist`` builder, fed those arrays, writes the dataset (same name,
+version and features, so ``tfds.load("mnist")`` reads it as its own).
 
 The cache is ``$KERAS_HOME/datasets/tfds`` (default ``~/.keras/datasets/tfds``), next to the
 file :func:`course.data.load_mnist` caches full MNIST in; never inside the repository.
@@ -248,12 +253,95 @@ def prepare_sample(data_dir: str | os.PathLike | None = None) -> Path:
     return dataset_dir / SAMPLE_VERSION
 
 
+def examples_sha256(arrays: data.Arrays) -> str:
+    """Return the SHA-256 of each split's examples as a multiset (their order does not count).
+
+    TFDS shuffles the examples of ``mnist`` when it writes them; this digest still says whether
+    a stored split holds exactly the arrays' examples, each as often.
+    """
+    digest = hashlib.sha256()
+    for images, labels in arrays:
+        rows = np.concatenate([np.asarray(images, dtype=np.uint8).reshape(len(images), 784),
+                               np.asarray(labels, dtype=np.uint8).reshape(-1, 1)], axis=1)
+        digest.update(np.sort(np.ascontiguousarray(rows).view(np.dtype((np.void, 785))).ravel(),
+                              kind="stable").tobytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _npz_builder_class() -> type:
+    """TFDS' own ``mnist`` builder, fed Keras' verified ``mnist.npz`` instead of downloading."""
+    import tensorflow_datasets as tfds
+
+    class MnistFromNpz(tfds.builder_cls(FULL_NAME), skip_registration=True):
+        """TFDS' ``mnist`` (its name, version, features and info), examples from given arrays."""
+
+        name = FULL_NAME
+
+        def __init__(self, *, arrays: data.Arrays, **kwargs: Any) -> None:
+            self._arrays = arrays
+            super().__init__(**kwargs)
+
+        def _split_generators(self, dl_manager: Any) -> dict[str, Iterator]:
+            del dl_manager  # nothing to download: course.data fetched and verified the arrays
+            (x_train, y_train), (x_test, y_test) = self._arrays
+            return {"train": self._generate_examples(x_train, y_train),
+                    "test": self._generate_examples(x_test, y_test)}
+
+        def _generate_examples(self, images: np.ndarray,
+                               labels: np.ndarray) -> Iterator[tuple[int, dict]]:
+            # Keyed by index in the files' order, as TFDS' builder keys them.
+            for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+                yield i, {"image": image[..., None], "label": int(label)}
+
+    return MnistFromNpz
+
+
+def _prepare_full_from_mirror(root: Path, timeout: float) -> None:
+    """Store full MNIST for TFDS from the mirror in ``$COURSE_MNIST_URL`` (see course.data).
+
+    :func:`course.data.fetch_full` copies or downloads ``mnist.npz`` into Keras' cache and
+    checks its SHA-256; TFDS' ``mnist`` builder writes those arrays into a staging folder
+    beside the cache; the examples read back are compared with the arrays (as a multiset:
+    TFDS shuffles them), then the version folder is renamed into place.
+    """
+    data.fetch_full(timeout=timeout)  # raises DataError: mirror unreachable, not MNIST…
+    arrays = data.load_mnist("full")
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{FULL_NAME}-", dir=root))
+    try:
+        with _quiet_tfds():
+            builder = _npz_builder_class()(arrays=arrays, data_dir=str(staging))
+            builder.download_and_prepare()
+        built = Path(builder.data_dir)
+        if examples_sha256(_read_split_arrays(built)) != examples_sha256(arrays):
+            raise DataError(
+                f"TFDS stored other examples than the verified mnist.npz in {built}; delete "
+                f'{root / FULL_NAME} and try again, or use course.data.load_mnist("full").'
+            )
+        target = root / FULL_NAME / built.name
+        if (target / "dataset_info.json").is_file():
+            return  # another process stored it meanwhile
+        target.parent.mkdir(exist_ok=True)
+        if target.exists():
+            target.rename(staging / "invalid")
+        built.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def _prepare_full(root: Path, timeout: float) -> None:
-    """Download full MNIST with TFDS' ``mnist`` builder into ``root`` unless already there."""
+    """Download full MNIST with TFDS' ``mnist`` builder into ``root`` unless already there.
+
+    With ``$COURSE_MNIST_URL`` set, build it from that mirror of ``mnist.npz`` instead.
+    """
     import tensorflow_datasets as tfds
 
     builder = tfds.builder(FULL_NAME, data_dir=str(root))
     if builder.is_prepared():
+        return
+    if data.full_url() != data.FULL_URL:
+        _prepare_full_from_mirror(root, timeout)
         return
     host = urllib.parse.urlsplit(FULL_PROBE_URL).hostname
     if not data._reachable(FULL_PROBE_URL, timeout):
@@ -286,13 +374,15 @@ def load(
     Args:
         source: ``"sample"`` (default), the bundled digits as the TFDS dataset
             ``course_mnist_sample`` (built into the cache on first use, offline, verified);
-            ``"full"``, TFDS' ``mnist`` (60,000/10,000), downloaded once.
+            ``"full"``, TFDS' ``mnist`` (60,000/10,000), downloaded once (built from the
+            verified ``mnist.npz`` of ``$COURSE_MNIST_URL`` when that mirror is set).
         split: as in ``tfds.load``: ``"train"``, ``"test"``, a list of both, a slice such as
             ``"train[:10%]"``, or None for a dict of every split.
         as_supervised: yield ``(image, label)`` pairs instead of feature dicts.
         with_info: also return the ``tfds.core.DatasetInfo``.
         data_dir: the TFDS cache (default :func:`tfds_dir`).
-        timeout: seconds the download host may take to answer before ``"full"`` gives up.
+        timeout: seconds the download host (or mirror) may take to answer before ``"full"``
+            gives up.
         **kwargs: passed on to ``tfds.load`` (e.g. ``shuffle_files``, ``batch_size``).
 
     Returns:

@@ -6,10 +6,13 @@ reserved, unresolvable name, and every network attempt is bounded by a short tim
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import http.server
 import io
 import shutil
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -193,6 +196,164 @@ def test_full_cache_path_honours_keras_home(tmp_path, monkeypatch):
     monkeypatch.delenv("KERAS_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert data.full_cache_path() == tmp_path / "home" / ".keras" / "datasets" / "mnist.npz"
+
+
+# --- full MNIST from a mirror ($COURSE_MNIST_URL), offline ---------------------------------
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail the test if anything opens a TCP connection."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a local mirror must not touch the network")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@contextlib.contextmanager
+def serving(body: bytes):
+    """A local HTTP server (127.0.0.1) answering every GET with ``body``; yields its URL."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/mirror/mnist.npz"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def mirror_url(path: Path, form: str) -> str:
+    return path.as_uri() if form == "file-url" else str(path)
+
+
+def test_full_url_is_the_mirror_when_set(monkeypatch):
+    monkeypatch.delenv(data.MIRROR_ENV, raising=False)
+    assert data.full_url() == data.FULL_URL
+    monkeypatch.setenv(data.MIRROR_ENV, "  ")
+    assert data.full_url() == data.FULL_URL
+    monkeypatch.setenv(data.MIRROR_ENV, " https://mirror.example.cn/keras/mnist.npz ")
+    assert data.full_url() == "https://mirror.example.cn/keras/mnist.npz"
+
+
+@pytest.mark.parametrize("form", ["path", "file-url"])
+def test_a_local_mirror_fills_the_cache_and_is_verified(tmp_path, monkeypatch, no_network, form):
+    digest = write_fake_full(tmp_path / "usb" / "mnist.npz")
+    monkeypatch.setattr(data, "FULL_SHA256", digest)
+    monkeypatch.setenv(data.MIRROR_ENV, mirror_url(tmp_path / "usb" / "mnist.npz", form))
+    cache = tmp_path / "cache"
+    (x_train, y_train), (x_test, y_test) = data.load_mnist("full", cache_dir=cache)
+    assert x_train.shape == (6, 28, 28) and y_test.tolist() == [3, 4]
+    assert sorted(p.name for p in cache.iterdir()) == ["mnist.npz"]  # no partial copy left
+    assert data.sha256_of(cache / "mnist.npz") == digest
+    assert (tmp_path / "usb" / "mnist.npz").is_file()  # copied, not moved
+    assert data.fetch_full(cache) == cache / "mnist.npz"  # now cached: the mirror is not read
+
+
+def test_course_data_full_uses_the_mirror(tmp_path, monkeypatch, no_network, capsys):
+    from course import cli
+
+    digest = write_fake_full(tmp_path / "usb" / "mnist.npz")
+    monkeypatch.setattr(data, "FULL_SHA256", digest)
+    monkeypatch.setenv(data.MIRROR_ENV, str(tmp_path / "usb" / "mnist.npz"))
+    assert cli.main(["data", "--full", "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert f"full MNIST: {tmp_path / 'cache' / 'mnist.npz'} (verified)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("form", ["path", "file-url"])
+def test_a_local_mirror_with_other_bytes_is_refused_and_nothing_is_cached(
+        tmp_path, monkeypatch, no_network, form):
+    write_fake_full(tmp_path / "usb" / "mnist.npz")
+    url = mirror_url(tmp_path / "usb" / "mnist.npz", form)
+    monkeypatch.setenv(data.MIRROR_ENV, url)
+    cache = tmp_path / "cache"
+    with pytest.raises(DataError) as info:
+        data.load_mnist("full", cache_dir=cache)  # the real MNIST SHA-256: the fake is refused
+    message = str(info.value)
+    assert f"mirror {url} " in message and "does not match MNIST's SHA-256" in message
+    assert data.MIRROR_ENV in message
+    assert_one_sentence(message)
+    assert list(cache.iterdir()) == []
+
+
+def test_a_missing_local_mirror_says_so(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv(data.MIRROR_ENV, str(tmp_path / "nowhere" / "mnist.npz"))
+    with pytest.raises(DataError) as info:
+        data.fetch_full(tmp_path / "cache")
+    message = str(info.value)
+    assert str(tmp_path / "nowhere" / "mnist.npz") in message and "not a file" in message
+    assert_one_sentence(message)
+    assert not (tmp_path / "cache" / "mnist.npz").exists()
+
+
+def test_an_unsupported_mirror_scheme_says_so(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv(data.MIRROR_ENV, "ftp://mirror.example.cn/mnist.npz")
+    with pytest.raises(DataError) as info:
+        data.fetch_full(tmp_path)
+    assert "ftp://mirror.example.cn/mnist.npz" in str(info.value)
+    assert_one_sentence(str(info.value))
+
+
+def test_an_unreachable_http_mirror_fails_fast_with_one_sentence(tmp_path, monkeypatch):
+    url = f"http://127.0.0.1:{free_port()}/keras/mnist.npz"
+    monkeypatch.setenv(data.MIRROR_ENV, url)
+    start = time.monotonic()
+    with pytest.raises(DataError) as info:
+        data.load_mnist("full", cache_dir=tmp_path)
+    assert time.monotonic() - start < 20  # fail-fast bound, not a benchmark
+    message = str(info.value)
+    assert f"mirror {url} cannot be reached" in message and data.MIRROR_ENV in message
+    assert "not cached" in message and "`course data --full`" in message
+    assert "storage.googleapis.com" not in message  # the mirror is probed, not Google
+    assert_one_sentence(message)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_http_mirror_fills_the_cache_and_is_verified(tmp_path, monkeypatch):
+    body = (tmp_path / "mnist.npz")
+    digest = write_fake_full(body)
+    monkeypatch.setattr(data, "FULL_SHA256", digest)
+    cache = tmp_path / "cache"
+    with serving(body.read_bytes()) as url:
+        monkeypatch.setenv(data.MIRROR_ENV, url)
+        (_, y_train), _ = data.load_mnist("full", cache_dir=cache)
+    assert y_train.tolist() == list(range(6))
+    assert sorted(p.name for p in cache.iterdir()) == ["mnist.npz"]
+
+
+def test_an_http_mirror_with_other_bytes_is_refused_and_nothing_is_cached(tmp_path, monkeypatch):
+    body = tmp_path / "mnist.npz"
+    write_fake_full(body)
+    cache = tmp_path / "cache"
+    with serving(body.read_bytes()) as url:
+        monkeypatch.setenv(data.MIRROR_ENV, url)
+        with pytest.raises(DataError) as info:
+            data.load_mnist("full", cache_dir=cache)  # the real MNIST SHA-256
+    message = str(info.value)
+    assert f"mirror {url} " in message and "does not match MNIST's SHA-256" in message
+    assert_one_sentence(message)
+    assert list(cache.iterdir()) == []
+
+
+def test_troubleshooting_quotes_the_mirror_sentence_exactly(tmp_path, monkeypatch, no_network):
+    write_fake_full(tmp_path / "mnist.npz")
+    monkeypatch.setenv(data.MIRROR_ENV, str(tmp_path / "mnist.npz"))
+    with pytest.raises(DataError) as info:
+        data.fetch_full(tmp_path / "cache")
+    sentence = str(info.value).replace(str(tmp_path / "mnist.npz"),
+                                       "https://mirror.example.com/keras/mnist.npz")
+    guide = (Path(__file__).resolve().parent.parent / "TROUBLESHOOTING.md").read_text()
+    assert f"course.data.DataError: {sentence}\n" in guide
+    assert f"export {data.MIRROR_ENV}=" in guide
 
 
 # --- preprocessing and pipelines ----------------------------------------------------------

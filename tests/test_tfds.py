@@ -158,6 +158,80 @@ def test_offline_full_load_fails_fast_with_one_sentence(tmp_path, monkeypatch):
     assert not (tmp_path / "mnist").exists()
 
 
+# --- full MNIST from a mirror of Keras' mnist.npz ($COURSE_MNIST_URL), offline -------------
+
+@pytest.fixture
+def mirror(tmp_path, monkeypatch) -> Path:
+    """A local mirror holding a tiny MNIST-like npz, whose SHA-256 stands in for MNIST's; Keras'
+    cache in ``tmp_path/keras`` (never the user's) and no network at all."""
+    from test_data import write_fake_full
+
+    path = tmp_path / "usb" / "mnist.npz"
+    monkeypatch.setattr(data, "FULL_SHA256", write_fake_full(path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+
+    def offline(*args, **kwargs):
+        raise AssertionError("a local mirror must not touch the network")
+
+    monkeypatch.setattr(data, "_reachable", offline)
+    return path
+
+
+def test_full_load_is_built_from_a_local_mirror(tmp_path, monkeypatch, mirror):
+    monkeypatch.setenv(data.MIRROR_ENV, mirror.as_uri())
+    root = tmp_path / "tfds"
+    (train, test), info = tfds_data.load("full", split=["train", "test"], as_supervised=True,
+                                         with_info=True, data_dir=root)
+    stored = (tfds_data.as_arrays(train), tfds_data.as_arrays(test))
+    assert tfds_data.examples_sha256(stored) == tfds_data.examples_sha256(data.load_mnist("full"))
+    assert info.name == "mnist" and info.version == tfds.builder_cls("mnist").VERSION
+    assert info.splits["train"].num_examples == 6 and info.splits["test"].num_examples == 2
+    assert info.features["image"].shape == (28, 28, 1) and "lecun2010mnist" in info.citation
+    assert [p.name for p in root.iterdir()] == ["mnist"]  # no staging folder left over
+    assert tfds.builder("mnist", data_dir=str(root)).is_prepared()  # TFDS reads it as its own
+    monkeypatch.setattr(tfds_data, "_prepare_full_from_mirror", None)  # built once, then reused
+    assert len(list(tfds_data.load("full", split="test", data_dir=root))) == 2
+
+
+def test_examples_sha256_ignores_order_but_not_examples():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), np.arange(5, dtype=np.uint8)
+    order = np.array([3, 0, 4, 1, 2])
+    digest = tfds_data.examples_sha256(((x, y), (x[:2], y[:2])))
+    assert tfds_data.examples_sha256(((x[order], y[order]), (x[:2], y[:2]))) == digest
+    assert tfds_data.examples_sha256(((x, y[::-1]), (x[:2], y[:2]))) != digest
+    assert tfds_data.examples_sha256(((x[:2], y[:2]), (x, y))) != digest
+
+
+def test_full_load_refuses_a_mirror_with_other_bytes(tmp_path, monkeypatch, mirror):
+    monkeypatch.setattr(data, "FULL_SHA256", "0" * 64)  # the mirror's file is not "MNIST"
+    monkeypatch.setenv(data.MIRROR_ENV, str(mirror))
+    with pytest.raises(DataError) as info:
+        tfds_data.load("full", split="train", data_dir=tmp_path / "tfds")
+    message = str(info.value)
+    assert f"mirror {mirror} " in message and "does not match MNIST's SHA-256" in message
+    assert_one_sentence(message)
+    assert not (tmp_path / "keras" / "datasets" / "mnist.npz").exists()
+    assert not (tmp_path / "tfds" / "mnist").exists()
+
+
+def test_full_load_fails_fast_when_the_http_mirror_is_unreachable(tmp_path, monkeypatch):
+    from test_data import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/keras/mnist.npz"
+    monkeypatch.setenv(data.MIRROR_ENV, url)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    start = time.monotonic()
+    with pytest.raises(DataError) as info:
+        tfds_data.load("full", split="train", data_dir=tmp_path / "tfds", timeout=2)
+    assert time.monotonic() - start < 20  # fail-fast bound, not a benchmark
+    message = str(info.value)
+    assert f"mirror {url} cannot be reached" in message and data.MIRROR_ENV in message
+    assert "storage.googleapis.com" not in message  # the mirror is probed, not TFDS' host
+    assert_one_sentence(message)
+    assert not (tmp_path / "tfds" / "mnist").exists()
+
+
 def test_unknown_source_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="bogus"):
         tfds_data.load("bogus", data_dir=tmp_path)
