@@ -223,8 +223,9 @@ def run(
     problems = sum(f.status == FAIL for f in findings)
     took = f"(checked in {time.monotonic() - start:.1f} s)"
     if problems:
-        out(tr(f"{problems} problem{'s' if problems > 1 else ''} found {took}: fix each line "
-               f"marked {MARKS[FAIL]}, then run `course doctor` again."))
+        found = (f"1 problem found {took}" if problems == 1
+                 else f"{problems} problems found {took}")  # whole phrases: each translates
+        out(tr(f"{found}: fix each line marked {MARKS[FAIL]}, then run `course doctor` again."))
         return 1
     out(tr(f"Ready {took}: run `jupyter lab labs/` and open 01_sequential_mlp.ipynb."))
     return 0
