@@ -12,6 +12,7 @@ from pathlib import Path
 from course.grading.grader_cell import package_hashes
 from course.grading.kernel import KernelRun
 from course.grading.labs import identify_lab, parse_notebook
+from course.grading.language import feedback_language, localize
 from course.grading.plan import Step, StepKind, course_aliases, plan_notebook
 from course.grading.results import GradeReport, GradingInterrupted, NotGradable
 from course.grading.scoring import score_steps
@@ -35,6 +36,7 @@ def _plan(path: Path, solutions_dir: Path, report: GradeReport) -> list[Step]:
         data = path.read_bytes()  # the only access to the learner's file
         report.sha256 = hashlib.sha256(data).hexdigest()
         learner = parse_notebook(data, shown)
+        report.language = feedback_language(learner)
         solution = identify_lab(learner, shown, solutions_dir)
         steps, report.notes = plan_notebook(learner, solution)
     except NotGradable as exc:
@@ -89,5 +91,6 @@ def grade_notebook(
             report.seconds = time.perf_counter() - began
             return report
     score_steps(report, steps, outcomes, verified)
+    localize(report)
     report.seconds = time.perf_counter() - began
     return report

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from course.grading.language import localized_text
 from course.grading.results import GradeReport, Result
 from course.grading.scoring import exercise_name
+from course.i18n import tr
 from course.paths import show_path
 
 GRADEBOOK_NAME = "gradebook.csv"
@@ -20,7 +22,8 @@ def to_gradescope(report: GradeReport) -> dict[str, Any]:
     if not report.graded:
         output = f"Not graded: {report.error}"
     else:
-        output = f"{report.score:g}/{report.max_score:g} points ({report.lab})"
+        output = tr(f"{report.score:g}/{report.max_score:g} points ({report.lab})",
+                    report.language)
     return {
         "score": report.score,
         "max_score": report.max_score,
@@ -138,7 +141,8 @@ def write_report(report: GradeReport, out_dir: Path, name: str, formats: set[str
         written.append(target)
     if "md" in formats:
         target = out_dir / f"{name}.md"
-        target.write_text(to_markdown(report), encoding="utf-8")
+        target.write_text(localized_text(to_markdown(report), report.language),
+                          encoding="utf-8")
         written.append(target)
     return written
 

@@ -76,6 +76,8 @@ class GradeReport:
     """Counts: ``planned``, ``executed``, ``errors``, ``timeouts`` (code cells)."""
     sandbox: str | None = None
     """The one line saying how the kernel was confined (loud when it was not)."""
+    language: str = "en"
+    """The feedback's language: ``course --lang``, else the notebook's, else ``$COURSE_LANG``."""
 
     @property
     def graded(self) -> bool:
