@@ -55,6 +55,11 @@ def language() -> str:
         return "en"
 
 
+def chosen_language() -> str | None:
+    """The language :func:`set_language` chose (``course --lang``, a setup cell), or None."""
+    return _chosen[-1] if _chosen else None
+
+
 def set_language(lang: str) -> str:
     """Print the course's messages in ``lang`` (``"en"`` or ``"zh"``) from now on; return it."""
     code = normalize(lang)
