@@ -5,7 +5,9 @@ stores the arrays of :func:`course.data.load_mnist` as a TFDS dataset with a
 ``tfds.core.GeneratorBasedBuilder`` (TFDS writes the files and the ``DatasetInfo``: features,
 split sizes, citation), reads it back, checks that it holds exactly the same examples (the
 SHA-256 of the arrays), and records the SHA-256 of every file it wrote. Every later call
-re-checks those files and rebuilds a cache that is corrupt or incomplete, offline.
+re-checks those files and rebuilds a cache that is corrupt or incomplete, offline. Checking
+and building hold a lock file in the cache, so processes that start at once (a grader and a
+test run) build it once instead of replacing each other's files.
 
 ``load("full")`` is ``tfds.load("mnist")``, TFDS' real builder, downloaded once into the same
 cache. Offline it fails within seconds with one sentence, because the download host is probed
@@ -40,12 +42,18 @@ import numpy as np
 from course import data
 from course.data import DataError
 
+try:
+    import fcntl
+except ImportError:  # Windows: see _exclusive_lock
+    fcntl = None
+
 if TYPE_CHECKING:
     import tensorflow as tf
 
 SAMPLE_NAME = "course_mnist_sample"
 SAMPLE_VERSION = "1.0.0"
 STAMP_FILE = "course-sha256.json"  # next to the version folder, inside the dataset folder
+LOCK_FILE = f".{SAMPLE_NAME}.lock"  # in the cache folder: one build at a time
 FULL_NAME = "mnist"
 # Where TFDS' mnist builder downloads from (tensorflow_datasets/image_classification/mnist.py).
 FULL_PROBE_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
@@ -206,29 +214,48 @@ def sample_is_valid(data_dir: str | os.PathLike | None = None) -> bool:
     return bool(files) and _file_digests(dataset_dir) == files
 
 
-def prepare_sample(data_dir: str | os.PathLike | None = None) -> Path:
-    """Store the bundled sample as a verified TFDS dataset in the cache, if not there already.
+@contextlib.contextmanager
+def _exclusive_lock(root: Path) -> Iterator[None]:
+    """Hold the cache's build lock (``root/LOCK_FILE``), waiting for another process's.
 
-    A missing, incomplete or corrupt cache is rebuilt: the dataset is written by TFDS into a
-    temporary folder beside the cache, read back and compared with the arrays' SHA-256, then
-    moved into place in one rename (so two processes preparing at once cannot mix files).
-
-    Args:
-        data_dir: the TFDS cache (default :func:`tfds_dir`).
-
-    Returns:
-        The dataset's version folder, e.g. ``~/.keras/datasets/tfds/course_mnist_sample/1.0.0``.
-
-    Raises:
-        DataError: when the bundled sample itself is missing or corrupt, or TFDS stored
-            something else than the arrays.
+    POSIX: ``fcntl.flock``, released by the kernel if the holder dies. Windows has no
+    ``fcntl``: ``msvcrt.locking`` on the file's first byte, retried until free (it gives up
+    after 10 s on its own, less than a build takes).
     """
-    root = tfds_dir(data_dir)
-    dataset_dir = root / SAMPLE_NAME
-    if sample_is_valid(root):
-        return dataset_dir / SAMPLE_VERSION
-    expected = arrays_sha256(data.load_mnist("sample"))  # raises DataError if the npz is bad
     root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_FILE, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        else:  # pragma: no cover - Windows
+            import msvcrt
+
+            handle.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            else:  # pragma: no cover - Windows
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+
+def _build_sample(root: Path) -> None:
+    """Write the sample with TFDS into a staging folder, verify it, rename it into place.
+
+    Called with the build lock held: staging folders left by a build that died are removed,
+    and an invalid dataset is moved aside and replaced by two renames, never rewritten.
+    """
+    expected = arrays_sha256(data.load_mnist("sample"))  # raises DataError if the npz is bad
+    dataset_dir = root / SAMPLE_NAME
+    for stale in root.glob(f".{SAMPLE_NAME}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{SAMPLE_NAME}-", dir=root))
     try:
         with _quiet_tfds():
@@ -242,15 +269,37 @@ def prepare_sample(data_dir: str | os.PathLike | None = None) -> Path:
         stamp = {"arrays_sha256": expected, "files": _file_digests(built)}
         (built / STAMP_FILE).write_text(json.dumps(stamp, indent=1), encoding="utf-8")
         if dataset_dir.exists():
-            shutil.rmtree(dataset_dir, ignore_errors=True)
-        try:
-            built.rename(dataset_dir)
-        except OSError:  # another process moved a valid dataset into place first
-            if not sample_is_valid(root):
-                raise
+            dataset_dir.rename(staging / "invalid")
+        built.rename(dataset_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return dataset_dir / SAMPLE_VERSION
+
+
+def prepare_sample(data_dir: str | os.PathLike | None = None) -> Path:
+    """Store the bundled sample as a verified TFDS dataset in the cache, if not there already.
+
+    A missing, incomplete or corrupt cache is rebuilt: the dataset is written by TFDS into a
+    temporary folder beside the cache, read back and compared with the arrays' SHA-256, then
+    moved into place in one rename. An invalid cache is checked again and rebuilt under an
+    inter-process lock (a file in the cache), so processes preparing at once build it once:
+    the first builds, the others wait, then find it valid.
+
+    Args:
+        data_dir: the TFDS cache (default :func:`tfds_dir`).
+
+    Returns:
+        The dataset's version folder, e.g. ``~/.keras/datasets/tfds/course_mnist_sample/1.0.0``.
+
+    Raises:
+        DataError: when the bundled sample itself is missing or corrupt, or TFDS stored
+            something else than the arrays.
+    """
+    root = tfds_dir(data_dir)
+    if not sample_is_valid(root):  # a valid cache is never replaced: no lock (it may be read-only)
+        with _exclusive_lock(root):
+            if not sample_is_valid(root):  # else another process built it while this one waited
+                _build_sample(root)
+    return root / SAMPLE_NAME / SAMPLE_VERSION
 
 
 def examples_sha256(arrays: data.Arrays) -> str:

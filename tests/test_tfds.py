@@ -7,6 +7,8 @@ and the full-MNIST path is tested with the reachability probe mocked to "unreach
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -134,7 +136,63 @@ def test_a_corrupted_cache_is_rebuilt(cache, sample, tmp_path):
     images, labels = tfds_data.as_arrays(train)
     np.testing.assert_array_equal(images, sample[0][0])
     np.testing.assert_array_equal(labels, sample[0][1])
-    assert [p.name for p in root.iterdir()] == [tfds_data.SAMPLE_NAME]  # no staging left over
+    # no staging folder left over, only the dataset and the build lock
+    assert sorted(p.name for p in root.iterdir()) == sorted([tfds_data.SAMPLE_NAME,
+                                                             tfds_data.LOCK_FILE])
+
+
+# A process that waits for the file ``go``, then loads the sample from the cache ``root`` and
+# prints whether it built the cache itself. It imports TensorFlow before it says it is ready,
+# so that both processes reach the cache within milliseconds of each other.
+RACER = """
+import sys, time
+from pathlib import Path
+
+from course import data, tfds_data
+
+root, go, ready = map(Path, sys.argv[1:4])
+build, built = tfds_data._build_sample, []
+tfds_data._build_sample = lambda where: (built.append(where), build(where))
+ready.touch()
+deadline = time.monotonic() + 300
+while not go.exists():
+    if time.monotonic() > deadline:
+        sys.exit("never told to start")
+    time.sleep(0.005)
+train, test = tfds_data.load("sample", split=["train", "test"], as_supervised=True,
+                             data_dir=root)
+arrays = (tfds_data.as_arrays(train), tfds_data.as_arrays(test))
+assert tfds_data.arrays_sha256(arrays) == tfds_data.arrays_sha256(data.load_mnist("sample"))
+print("built" if built else "reused")
+"""
+
+
+def test_two_processes_building_one_empty_cache_at_once_both_succeed(tmp_path):
+    """Two first builds at once (a grader and nbval did this): one builds, the other waits for
+    it and reuses the verified cache; both read the sample's exact examples."""
+    root, go = tmp_path / "tfds", tmp_path / "go"
+    ready = [tmp_path / f"ready{i}" for i in range(2)]
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(root), str(go), str(flag)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for flag in ready]
+    try:
+        deadline = time.monotonic() + 300
+        while not all(flag.exists() for flag in ready):
+            assert all(r.poll() is None for r in racers), [r.communicate() for r in racers]
+            assert time.monotonic() < deadline, "the racers never got ready"
+            time.sleep(0.05)
+        assert not root.exists()  # the cache is empty: both must find it missing
+        go.touch()
+        outputs = [racer.communicate(timeout=600) for racer in racers]
+    finally:
+        for racer in racers:
+            racer.kill()
+    for racer, (_, err) in zip(racers, outputs, strict=True):
+        assert racer.returncode == 0, err
+    assert sorted(out.strip() for out, _ in outputs) == ["built", "reused"]
+    assert tfds_data.sample_is_valid(root)
+    assert sorted(p.name for p in root.iterdir()) == sorted([tfds_data.SAMPLE_NAME,
+                                                             tfds_data.LOCK_FILE])
 
 
 def test_offline_full_load_fails_fast_with_one_sentence(tmp_path, monkeypatch):
