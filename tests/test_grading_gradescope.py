@@ -11,7 +11,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
+import venv
 import zipfile
 from pathlib import Path
 
@@ -87,6 +89,74 @@ def test_bundle_layout(tmp_path, capsys):
     again = tmp_path / "again.zip"  # the same kit gives the same bytes
     gradescope.build_bundle(again, ROOT / "solutions", timeout_cell=120, timeout_total=900)
     assert again.read_bytes() == bundle.read_bytes()
+
+
+
+def _setup_checks(setup_sh: str) -> str:
+    """setup.sh's lines after its last ``pip install``: its checks of what it installed."""
+    lines = setup_sh.splitlines()
+    last = max(i for i, line in enumerate(lines) if "pip install" in line)
+    return "\n".join(["set -euo pipefail", f'venv="${gradescope.VENV_ENV}"', *lines[last + 1:]])
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="setup.sh is a bash script")
+def test_setup_checks_the_installed_kit_not_the_source_folder(tmp_path):
+    """Gradescope runs setup.sh from /autograder/source, whose course/ must not stand in for
+    the kit the virtualenv installed (a wheel missing a file passed the checks that way)."""
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    if (purelib / "course").is_dir():
+        pytest.skip("the kit is installed into this environment (not editable): it would "
+                    "stand in for the one setup.sh installs")
+    bundle = tmp_path / "autograder.zip"
+    gradescope.build_bundle(bundle, ROOT / "solutions", timeout_cell=60, timeout_total=600)
+    source = unpack(bundle, tmp_path / "autograder") / "source"
+    with zipfile.ZipFile(bundle) as archive:
+        checks = _setup_checks(archive.read("setup.sh").decode())
+    # The virtualenv setup.sh would make, on this Python, with this environment's packages
+    # (a .pth line: their own .pth files, this checkout's editable kit among them, are not read)
+    kit_venv = tmp_path / "venv"
+    venv.create(kit_venv, with_pip=False, symlinks=os.name != "nt")
+    site = Path(subprocess.run(
+        [str(kit_venv / "bin" / "python"), "-c", "import sysconfig; "
+         "print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True).stdout.strip())
+    (site / "deps.pth").write_text(f"{purelib}\n", encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env[gradescope.VENV_ENV] = str(kit_venv)
+
+    def run_checks() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-c", checks], cwd=source, env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    missing = run_checks()  # the kit not installed: the image build must fail
+    assert missing.returncode != 0, missing.stdout
+    assert "No module named 'course'" in missing.stderr
+    (site / "kit.pth").write_text(f"{source}\n", encoding="utf-8")  # installed
+    done = run_checks()
+    assert done.returncode == 0, done.stderr
+    assert "(verified)" in done.stdout
+
+
+def test_bundle_source_builds_the_kit_wheel(tmp_path):
+    """The bundle's source folder is what setup.sh's ``pip install`` builds with hatchling:
+    every file of ``course/`` and the kernelspec (shared-data) are in the wheel."""
+    pytest.importorskip("hatchling", reason="hatchling builds the kit's wheel (pyproject.toml)")
+    bundle = tmp_path / "autograder.zip"
+    gradescope.build_bundle(bundle, ROOT / "solutions", timeout_cell=60, timeout_total=600)
+    source = unpack(bundle, tmp_path / "autograder") / "source"
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
+         "--wheel-dir", str(tmp_path / "wheels"), str(source)],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [wheel] = (tmp_path / "wheels").glob("keras_course_kit-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    with zipfile.ZipFile(bundle) as archive:
+        kit = {name for name in archive.namelist() if name.startswith("course/")}
+    assert kit and kit <= names, sorted(kit - names)
+    assert any(name.endswith(".data/data/share/jupyter/kernels/keras-course/kernel.json")
+               for name in names), sorted(names)
 
 
 def test_bundle_refuses_paths_and_needs_solutions(tmp_path, capsys):

@@ -71,8 +71,9 @@ fi
 "$venv/bin/python" -m pip install --no-cache-dir --upgrade pip
 "$venv/bin/python" -m pip install --no-cache-dir "$here"
 # Fail the image build, not the first submission: the grader imports and the data verifies.
-"$venv/bin/python" -c "import course.grading, ipykernel, nbclient"
-"$venv/bin/python" -m course data
+# -I: the installed kit's, never this folder's course/ (setup.sh runs from here)
+"$venv/bin/python" -I -c "import course.grading, ipykernel, nbclient"
+"$venv/bin/python" -I -m course data
 """
 
 RUN_AUTOGRADER = """\
