@@ -193,3 +193,20 @@ def test_wrong_answer_loses_points_with_a_hint_that_names_it(lab, entry):
         assert missing, f"{entry.id} is listed as a gap ({entry.gap}) but its hint is right now"
     else:
         assert not missing, result["line"]
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_hint_prints_in_chinese(lab):
+    """The Chinese catalogue covers every hint a wrong answer gets: translated, its words kept.
+
+    A hint is an English template filled with values (``course.i18n``); in Chinese the template
+    is the translator's and the values (numbers, code, names) stay as they were printed.
+    """
+    from course.i18n import has_cjk, tr
+
+    untranslated = []
+    for entry in table(lab).WRONG:
+        hint = outcome(lab, "wrong", key(entry))["hint"]
+        if not has_cjk(tr(hint, "zh")):
+            untranslated.append(f"{key(entry)}: {hint}")
+    assert not untranslated, "\n".join(untranslated)

@@ -53,7 +53,7 @@ def count_params(count_params_fn: Any) -> None:
 
 # --- build_deep_mlp -------------------------------------------------------------------------
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def build_deep_mlp(build_fn: Any) -> None:
     """Check ``build_deep_mlp(hidden_units=(128, 64), dropout_rate=0.0)`` → Sequential MLP."""
     model = build_fn()
@@ -139,7 +139,7 @@ def reference_make_optimizer(name: str, learning_rate: float) -> Any:
     raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZER_NAMES}")
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def make_optimizer(make_fn: Any) -> None:
     """Check ``make_optimizer(name, learning_rate)`` for sgd, momentum, rmsprop and adam."""
     calls = {"sgd": "SGD(learning_rate)", "momentum": "SGD(learning_rate, momentum=0.9)",
@@ -157,9 +157,10 @@ def make_optimizer(make_fn: Any) -> None:
     award(1)
     for name, call in calls.items():
         hint = common.optimizer_mismatch(made[name], reference_make_optimizer(name, 0.01), call)
-        expect(not hint, f"make_optimizer({name!r}, 0.01): {hint}"
-               + (" ('momentum' is SGD with momentum=0.9)" if name == "momentum" else "")
-               + (" ('sgd' is plain SGD, Article B's optimizer)" if name == "sgd" else ""))
+        which = {"momentum": "'momentum' is SGD with momentum=0.9",
+                 "sgd": "'sgd' is plain SGD, Article B's optimizer"}.get(name)
+        expect(not hint, f"make_optimizer({name!r}, 0.01): {hint} ({which})" if which
+               else f"make_optimizer({name!r}, 0.01): {hint}")
     for name, rate in (("adam", 0.005), ("sgd", 0.2), ("rmsprop", 0.0003)):
         opt = make_fn(name, rate)
         expect(np.isclose(float(opt.learning_rate), rate),
@@ -233,7 +234,7 @@ def _expect_history(label: str, history: Any, epochs: int) -> None:
            f"train every model for `epochs` epochs (the check asked for {epochs})")
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def compare_optimizers(compare_fn: Any) -> None:
     """Check ``compare_optimizers(settings, build_fn, train, val, epochs, batch_size, seed)``."""
     train, val = _learnable_digits(256, seed=1), _learnable_digits(128, seed=2)
@@ -325,7 +326,7 @@ OVERFIT = _history(  # the same, one epoch longer: 4 epochs past the best
 )
 
 
-@check(points=1)
+@check(points=1, judged="kernel")
 def best_epoch(best_epoch_fn: Any) -> None:
     """Check ``best_epoch(history)`` → the epoch (from 1) with the lowest validation loss."""
     got = best_epoch_fn(TYPICAL)
@@ -358,7 +359,7 @@ def best_epoch(best_epoch_fn: Any) -> None:
                f"expected {want} (the first epoch with the lowest value)")
 
 
-@check(points=1)
+@check(points=1, judged="kernel")
 def is_overfitting(is_overfitting_fn: Any) -> None:
     """Check ``is_overfitting(history, patience=3)`` on typical training curves."""
     got = is_overfitting_fn(OVERFIT)
@@ -452,7 +453,7 @@ def _spy_on_fit(model: Any) -> list[Any]:
     return stoppers
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def train_with_early_stopping(train_fn: Any) -> None:
     """Check ``train_with_early_stopping(model, train_ds, val_ds, max_epochs, patience)``."""
     model, train, val = _overfitting_task()

@@ -103,6 +103,10 @@ class Template:
             self.msgstr)
 
 
+def _unescape(text: str) -> str:
+    return text.replace("{{", "{").replace("}}", "}")
+
+
 def is_template(msgid: str) -> bool:
     """True when ``msgid`` has a placeholder and enough literal text to be matched safely."""
     names = [m for m in _PLACEHOLDER.findall(msgid) if m not in ("{{", "}}")]
@@ -117,6 +121,9 @@ class Catalogue:
         self.exact = {k: v for k, v in pairs.items() if v}
         self.templates = sorted((Template(k, v) for k, v in self.exact.items() if is_template(k)),
                                 key=lambda t: -t.literal)
+        for msgid, msgstr in list(self.exact.items()):  # a plain string prints {{ as {
+            if not is_template(msgid) and ("{{" in msgid or "}}" in msgid):
+                self.exact[_unescape(msgid)] = _unescape(msgstr)
 
     def translate(self, text: str, depth: int = 0) -> str:
         """``text`` in this catalogue's language (unchanged when nothing matches)."""
