@@ -9,6 +9,7 @@ lines, and its Chinese lab is generated from that solution.
 from __future__ import annotations
 
 import io
+import re
 import textwrap
 import warnings
 from pathlib import Path
@@ -272,3 +273,29 @@ def test_every_chinese_lab_is_generated_from_its_chinese_solution(path):
 def test_tr_leaves_english_alone_when_english_is_chosen():
     assert tr("the model has no input shape yet: start the Sequential with x", "en") == (
         "the model has no input shape yet: start the Sequential with x")
+
+
+def _syllabus_times(path: Path, unit: str) -> dict[str, str]:
+    rows = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if re.match(r"\| \*\*0\d ", line)]
+    return {row[4:6]: re.search(rf"(\d+) {unit} \|\s*$", row).group(1) for row in rows}
+
+
+def test_the_chinese_readme_gives_the_same_two_commands_and_times():
+    from reference import load_script
+
+    readme_command = load_script(ROOT / ".ci/readme_command.py").readme_command
+    first_screen = "\n".join((ROOT / "README.zh-CN.md").read_text().splitlines()[:40])
+    assert readme_command("learn") in first_screen and readme_command("test") in first_screen
+    english = _syllabus_times(ROOT / "README.md", "min")
+    assert english and _syllabus_times(ROOT / "README.zh-CN.md", "分钟") == english
+    assert "labs/zh/" in first_screen
+    assert "GLOSSARY.zh-CN.md" in (ROOT / "README.zh-CN.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=LAB_IDS)
+def test_every_chinese_lab_links_the_glossary(path):
+    lab = ROOT / "labs" / "zh" / path.name
+    title = next(c for c in nbformat.read(lab, as_version=4).cells if c.cell_type == "markdown")
+    link = re.search(r"\]\(([^)]*GLOSSARY\.zh-CN\.md)\)", cell_source(title))
+    assert link and (lab.parent / link.group(1)).resolve().is_file()
