@@ -49,7 +49,7 @@ def preprocess(preprocess_fn: Any) -> None:
            "then subtract the mean, then divide by the standard deviation")
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def make_dataset(make_dataset_fn: Any) -> None:
     """Check ``make_dataset(images, labels, batch_size, shuffle, seed)`` → a tf.data pipeline."""
     import tensorflow as tf
@@ -132,7 +132,7 @@ def _expect_shuffled(make_dataset_fn: Any) -> None:
            "seed=1 gives the same order as seed=0: use the seed argument, shuffle(..., seed=seed)")
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def build_mlp(build_mlp_fn: Any) -> None:
     """Check ``build_mlp(hidden_units)`` → keras.Sequential 784→hidden(ReLU)→10 logits."""
 
@@ -170,7 +170,7 @@ def build_mlp(build_mlp_fn: Any) -> None:
            "hidden_units argument instead of a fixed 512")
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def compile_mlp(compile_mlp_fn: Any) -> None:
     """Check ``compile_mlp(model, learning_rate, momentum)`` → the compiled model."""
     import keras
@@ -232,7 +232,7 @@ def _loss_sequences() -> list[np.ndarray]:
     return [first, second]
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def running_loss(callback_cls: Any) -> None:
     """Check ``RunningLoss(every)``: prints Article A's '[epoch, batch] loss' every N batches."""
     import keras
@@ -271,7 +271,7 @@ def running_loss(callback_cls: Any) -> None:
            "RunningLoss(every=2) must print every 2 batches: use the `every` argument")
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def predict_digits(predict_fn: Any) -> None:
     """Check ``predict_digits(model, images)`` → int labels (n,) from uint8 images."""
     import keras

@@ -114,7 +114,7 @@ def _run_steps(step_fn: Any, params: list[Any], x: Any, y: Any, steps: int) -> n
                      for _ in range(steps)])
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def train_step(train_step_fn: Any) -> None:
     """Check ``train_step(params, x, y, learning_rate)``: tape + assign_sub, like the TF1 program.
 
@@ -312,7 +312,7 @@ def input_gradient(input_gradient_fn: Any) -> None:
     expect(_close(got, want, 1e-4) or not hint, hint)
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def build_keras_model(build_fn: Any) -> None:
     """Check ``build_keras_model(params, learning_rate)``: 10→20→5, the given weights, SGD."""
     import keras

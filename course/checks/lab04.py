@@ -177,7 +177,7 @@ def _expect_three_steps(train_step_fn: Any, batches: list[tuple[Any, Any]]) -> A
     return twin
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def train_step(train_step_fn: Any) -> None:
     """Check ``train_step(model, optimizer, loss_fn, x, y, loss_metric, accuracy_metric)``:
     one step, then three with momentum, then three under ``tf.function``."""
@@ -204,7 +204,7 @@ def train_step(train_step_fn: Any) -> None:
            "Python-side values (NumPy, Python counters) inside train_step")
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def test_step(test_step_fn: Any) -> None:
     """Check ``test_step(model, loss_fn, x, y, loss_metric, accuracy_metric)``."""
     import tensorflow as tf
@@ -315,7 +315,7 @@ def _spy(step: Any, kind: str, calls: list[tuple[str, str]], val_x: np.ndarray) 
     return recorded
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def fit_loop(fit_loop_fn: Any) -> None:
     """Check ``fit_loop(model, optimizer, loss_fn, train_ds, val_ds, epochs, train_step=...,
     test_step=..., verbose=1)`` → a history dict like ``History.history``."""

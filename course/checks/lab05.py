@@ -61,7 +61,7 @@ def scale_batch_and_lr(scale_fn: Any) -> None:
 # --- exercise 2 ---------------------------------------------------------------------------------
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def build_compiled_mlp(build_fn: Any) -> None:
     """Check ``build_compiled_mlp(strategy, learning_rate, momentum)`` → model made in scope."""
     import keras
@@ -111,7 +111,7 @@ def _steps(dist: Any, strategy: Any, limit: int = 50) -> list[list[tuple[np.ndar
     return steps
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def distribute_batches(distribute_fn: Any) -> None:
     """Check ``distribute_batches(strategy, images, labels, global_batch_size, seed)``."""
     import tensorflow as tf
@@ -297,7 +297,7 @@ def _max_diff(a: list[np.ndarray], b: list[np.ndarray]) -> float:
                zip(a, b, strict=True))
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def make_train_step(make_step_fn: Any) -> None:
     """Check ``make_train_step(strategy, model, optimizer, global_batch_size, loss_fn)``.
 

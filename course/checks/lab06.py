@@ -78,7 +78,7 @@ def _worker_batches(fn: Any, images: np.ndarray, labels: np.ndarray, index: int,
     return first
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def worker_dataset(worker_dataset_fn: Any) -> None:
     """Check ``worker_dataset(input_context, images, labels, global_batch_size, seed)``."""
     from course.data import make_pipeline
@@ -174,7 +174,7 @@ def _train(model: Any, optimizer: Any, steps: int) -> None:
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def make_checkpoint(make_fn: Any) -> None:
     """Check ``make_checkpoint(model, optimizer, step, directory)`` → (checkpoint, manager)."""
     import tensorflow as tf

@@ -121,7 +121,7 @@ def _count(weights: list[Any]) -> int:
     return int(sum(int(np.prod(w.shape)) for w in weights))
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def build_transfer_model(build_fn: Any) -> None:
     """Check ``build_transfer_model(pretrained, layer_name, num_classes)``: a frozen base."""
     with warnings.catch_warnings():
@@ -210,7 +210,7 @@ def _count_models() -> list[tuple[str, Any, tuple[int, int]]]:
             for what, model in cases]
 
 
-@check(points=2)
+@check(points=2, judged="kernel")
 def trainable_counts(count_fn: Any) -> None:
     """Check ``trainable_counts(model)`` → (trainable, non_trainable) as model.summary() shows."""
     import keras
@@ -318,7 +318,7 @@ def _fine_tune_setup(seed: int = 0) -> tuple[Any, Any]:
     return model, ds
 
 
-@check(points=3)
+@check(points=3, judged="kernel")
 def fine_tune(fine_tune_fn: Any) -> None:
     """Check ``fine_tune(model, train_ds, learning_rate, epochs)``: unfreeze, recompile, fit."""
     import keras

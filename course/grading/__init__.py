@@ -43,9 +43,17 @@ interpreter frames or the garbage collector while the check calls it; a patch ma
 between the two integrity checks (a timer thread); patches to what the *checks* compute with
 beyond the standard library (``np.allclose``, Keras); and C-level changes (``ctypes``). Such code
 is *flagged* by the source scan (:func:`scan_for_tampering`) when it names those mechanisms,
-but a determined learner can hide the names. Only a grader outside the kernel process (the
-checks in a separate process that calls the learner's functions over IPC) would close this;
-the sandbox (:mod:`course.sandbox`) bounds what such code can do to the machine, not the score.
+but a determined learner can hide the names. The sandbox (:mod:`course.sandbox`) bounds what
+such code can do to the machine, not the score.
+
+So the judgement leaves the kernel where the answer allows (:mod:`~course.grading.crosscheck`):
+a grader cell also records, as plain values (:mod:`~course.grading.plain`, JSON, never pickle),
+what the check passed to the learner's functions and what they returned
+(:mod:`~course.grading.recorder`), signed with its result; after the run, one fresh Python
+process per notebook that runs no learner code re-runs the kit's public checks on those values
+(:mod:`~course.grading.judge`). A result that differs scores 0 and says so; a check that needs
+live objects (``@check(..., judged="kernel")``: a model, a data set, a class) is judged in the
+kernel only, and every report lists those exercises.
 
 Scoring: a check cell is worth its ``nbgrader.points``; it earns that times the fraction of
 check points its checks awarded (partial credit). It scores 0 when the exercise cell it
@@ -62,6 +70,8 @@ Modules, one job each: :mod:`~course.grading.results` (what grading produces),
 :mod:`~course.grading.tamper` (the tamper scan), :mod:`~course.grading.integrity` (the grader's
 trusted base, checked), :mod:`~course.grading.grader_cell` (the code
 that replaces a check cell), :mod:`~course.grading.kernel` (the kernel run),
+:mod:`~course.grading.plain`, :mod:`~course.grading.recorder`, :mod:`~course.grading.judge` and
+:mod:`~course.grading.crosscheck` (the clean re-check),
 :mod:`~course.grading.scoring`, :mod:`~course.grading.reports` and
 :mod:`~course.grading.grade` (one notebook, end to end).
 """

@@ -9,11 +9,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from course.grading.crosscheck import CrossCheck
 from course.grading.grader_cell import package_hashes
 from course.grading.kernel import KernelRun
 from course.grading.labs import identify_lab, parse_notebook
 from course.grading.language import feedback_language, localize
 from course.grading.plan import Step, StepKind, course_aliases, plan_notebook
+from course.grading.recorder import module_aliases
 from course.grading.results import GradeReport, GradingInterrupted, NotGradable
 from course.grading.scoring import score_steps
 from course.grading.tamper import scan_for_tampering
@@ -92,5 +94,7 @@ def grade_notebook(
             return report
     score_steps(report, steps, outcomes, verified)
     localize(report)
+    modules = module_aliases([s.source for s in steps if s.kind is StepKind.SOLUTION])
+    CrossCheck(report, steps, verified, aliases, modules).run()
     report.seconds = time.perf_counter() - began
     return report

@@ -8,7 +8,6 @@ cannot reach them). They can also be called in-process (tests).
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import hmac
 import inspect
@@ -16,10 +15,20 @@ import json
 import secrets
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from course.grading.integrity import INTEGRITY_SOURCE, _tampered, expected_fingerprints
-from course.grading.plan import Step
+from course.grading.plain import PLAIN_SOURCE, RECORD_BYTES
+from course.grading.recorder import (
+    RECORDER_SOURCE,
+    WRAPPED_TYPES,
+    _record_answers,
+    judged_in_kernel,
+    segment_names,
+)
+
+if TYPE_CHECKING:  # the clean process imports this module without nbformat
+    from course.grading.plan import Step
 
 RESULT_MIME = "application/vnd.course.grade+json"
 """The display-data type of a grader cell's signed result."""
@@ -163,11 +172,13 @@ def _run_segments(spec, namespace, log):  # pragma: no cover - runs inside the k
 def _grader_main(spec, user_ns, publish=None):  # pragma: no cover - runs inside the kernel
     """Run one check cell's solution source against the learner's objects; publish the result.
 
+    The learner's functions the check names are recorded (:mod:`~course.grading.recorder`)
+    unless the check is kernel-only; the record is signed with the result.
     ``publish`` receives the signed message (tests); by default it is displayed. When what
     the grader itself uses was replaced (:func:`_tampered`, before and after the check), it
     publishes an unsigned notice instead, and never uses the key.
     """
-    results, error = [], None
+    results, error, record = [], None, None
     changed = _tampered(spec["trusted"])
     if not changed:
         try:
@@ -177,6 +188,12 @@ def _grader_main(spec, user_ns, publish=None):  # pragma: no cover - runs inside
             log = private.load("course.checks").LOG
         except Exception as exc:
             error = {"kind": "grader", "type": type(exc).__name__, "message": str(exc)}
+        if error is None and spec["record"]:
+            try:
+                learner = private.load("course.checks")._is_learner_frame
+                record = _record_answers(spec, namespace, learner)
+            except Exception as exc:
+                record = {"failed": "%s: %s" % (type(exc).__name__, exc)}
         if error is None:
             results, error = _run_segments(spec, namespace, log)
         changed = _tampered(spec["trusted"])
@@ -188,7 +205,7 @@ def _grader_main(spec, user_ns, publish=None):  # pragma: no cover - runs inside
         import json
 
         payload = json.dumps({"grade_id": spec["grade_id"], "results": results,
-                              "error": error}, sort_keys=True)
+                              "error": error, "record": record}, sort_keys=True)
         mac = hmac.new(spec["key"].encode(), payload.encode(), hashlib.sha256).hexdigest()
         message = {spec["mime"]: {"payload": payload, "mac": mac}}
     if publish is None:
@@ -199,7 +216,7 @@ def _grader_main(spec, user_ns, publish=None):  # pragma: no cover - runs inside
         publish(message)
 
 
-GRADER_SOURCE = "\n\n".join([INTEGRITY_SOURCE, *(
+GRADER_SOURCE = "\n\n".join([INTEGRITY_SOURCE, PLAIN_SOURCE, RECORDER_SOURCE, *(
     textwrap.dedent(inspect.getsource(part)).replace(
         "  # pragma: no cover - runs inside the kernel", "")
     for part in (_PrivateCourse, _run_segments, _grader_main)
@@ -221,15 +238,14 @@ def package_hashes(root: Path | None = None) -> tuple[Path, dict[str, str]]:
 def grader_spec(step: Step, key: str, package: tuple[Path, dict[str, str]],
                 aliases: dict[str, list[str | None]]) -> dict[str, Any]:
     """The data a grader cell needs (plain str/float/list/dict only: it is sent as a repr)."""
-    used = set()
-    for _, text in step.segments:
-        try:
-            used |= {n.id for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Name)}
-        except SyntaxError:
-            used |= set(aliases)
+    used = segment_names(step.segments, aliases)
     root, hashes = package
     return {
         "grade_id": step.grade_id,
+        "names": sorted(used - set(aliases)),
+        "record": not judged_in_kernel(step.segments, aliases, root),
+        "record_bytes": RECORD_BYTES,
+        "wrapped": WRAPPED_TYPES,
         "segments": [[str(kind), text] for kind, text in step.segments],
         "aliases": {name: [None if part is None else str(part) for part in value]
                     for name, value in aliases.items() if name in used},
@@ -242,14 +258,21 @@ def grader_spec(step: Step, key: str, package: tuple[Path, dict[str, str]],
     }
 
 
+def grader_filename(package_root: str | Path) -> str:
+    """The file name the grader's code runs under: inside the ``course`` package, so that a
+    check never counts the grader's frames as the learner's code (hints name learner lines)."""
+    return str(Path(package_root) / "grading" / "<course grade>")
+
+
 def grader_cell_source(spec: dict[str, Any]) -> str:
     """Return the code of a grader cell: run :func:`_grader_main` in a namespace of its own."""
     program = f"{GRADER_SOURCE}\n_grader_main({spec!r}, USER_NS)\n"
+    filename = grader_filename(spec["package_root"])
     return (
         f"# course grade: the check for {spec['grade_id']}, run by the grader\n"
         "import builtins as __course_grade_builtins\n"
         "__course_grade_builtins.exec(\n"
-        f"    __course_grade_builtins.compile({program!r}, '<course grade>', 'exec', "
+        f"    __course_grade_builtins.compile({program!r}, {filename!r}, 'exec', "
         "dont_inherit=True),\n"
         "    {'__builtins__': __course_grade_builtins, '__name__': '__course_grade__',\n"
         "     'USER_NS': __course_grade_builtins.globals()},\n"

@@ -50,6 +50,7 @@ def to_gradescope(report: GradeReport) -> dict[str, Any]:
             "notes": report.notes,
             "flags": report.flags,
             "sandbox": report.sandbox,
+            "judged": {"clean": report.judged_clean, "kernel": report.judged_in_kernel},
         },
     }
 
@@ -62,6 +63,17 @@ def _sandbox_line(sandbox: str) -> str:
     return f"**⚠ {sandbox}**" if sandbox.startswith("NO SANDBOX") else sandbox.capitalize()
 
 
+def judged_line(report: GradeReport) -> str:
+    """Where the exercises were judged: ``"Re-checked in a clean process: a, b. Judged in
+    the learner's kernel: c."`` (empty when nothing was judged)."""
+    parts = []
+    if report.judged_clean:
+        parts.append(f"Re-checked in a clean process: {', '.join(report.judged_clean)}.")
+    if report.judged_in_kernel:
+        parts.append(f"Judged in the learner's kernel: {', '.join(report.judged_in_kernel)}.")
+    return " ".join(parts)
+
+
 def to_markdown(report: GradeReport) -> str:
     """A short Markdown summary of one notebook's grade."""
     lines = [f"# Grade: {show_path(report.path)}", ""]
@@ -72,6 +84,7 @@ def to_markdown(report: GradeReport) -> str:
         f"graded in {report.seconds:.0f} s · SHA-256 `{(report.sha256 or '')[:12]}`",
         "",
         *([_sandbox_line(report.sandbox), ""] if report.sandbox else []),
+        *([judged_line(report), ""] if judged_line(report) else []),
         "| Exercise | Score | Feedback |",
         "|---|---|---|",
     ]

@@ -78,6 +78,10 @@ class GradeReport:
     """The one line saying how the kernel was confined (loud when it was not)."""
     language: str = "en"
     """The feedback's language: ``course --lang``, else the notebook's, else ``$COURSE_LANG``."""
+    judged_clean: list[str] = field(default_factory=list)
+    """Exercises whose kernel result was re-checked in a clean process (:mod:`.crosscheck`)."""
+    judged_in_kernel: list[str] = field(default_factory=list)
+    """Exercises judged only in the learner's kernel (their checks need live objects)."""
 
     @property
     def graded(self) -> bool:
