@@ -281,6 +281,17 @@ def test_lab01_results(lab01_graded):
     assert rows[-1]["score"] == "" and "not valid JSON" in rows[-1]["error"]
 
 
+def test_lab01_reports_where_each_exercise_was_judged(lab01_graded):
+    _, out, _, _ = lab01_graded
+    for name in ("solution", "partial", "untouched"):
+        judged = load_json(out, name)["extra_data"]["judged"]
+        assert "preprocess" in judged["clean"] and "build_mlp" in judged["kernel"], judged
+        assert not set(judged["clean"]) & set(judged["kernel"])
+    markdown = (out / "solution.md").read_text(encoding="utf-8")
+    assert re.search(r"^Re-checked in a clean process: .*preprocess.*\. Judged in the "
+                     r"learner's kernel: .*build_mlp", markdown, re.M), markdown
+
+
 # ---------------------------------------------------------------------------------------------
 # A tiny lab (NumPy only, reusing the Lab 01 preprocess check): timeouts, hidden tests, errors
 # ---------------------------------------------------------------------------------------------

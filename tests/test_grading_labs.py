@@ -82,6 +82,9 @@ def test_every_lab_graded_three_ways(solution: Path, tmp_path: Path) -> None:
         result = by_source[kind]
         lost = [(t["name"], t["output"]) for t in result["tests"] if t["score"] != t["max_score"]]
         assert result["score"] == max_score and not lost, (kind, lost)
+        rechecked = [f for f in result["extra_data"]["flags"] if "clean re-check" in f
+                     or "judged in the learner's kernel" in f]
+        assert not rechecked, (kind, rechecked)  # every clean check replayed, and agreed
     assert by_source["unsolved"]["max_score"] == max_score
     assert by_source["unsolved"]["score"] == 0, [
         (t["name"], t["score"]) for t in by_source["unsolved"]["tests"] if t["score"]
