@@ -167,7 +167,7 @@ class CrossCheck:
                                         "error": clean.get("error")})
         test.score = 0
         test.result = Result.FAILED
-        test.output = (f"{DISAGREES} (scored 0); the clean re-check says:\n"
-                       f"{clean_test.output}")
+        says = f"{DISAGREES} (scored 0); the clean re-check says:"  # one line, one message
+        test.output = says + "\n" + clean_test.output
         self.report.judged_clean.append(test.name)
         self.report.flags.append(f"{step.where}: {DISAGREES} (scored 0)")

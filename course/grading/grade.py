@@ -93,8 +93,8 @@ def grade_notebook(
             report.seconds = time.perf_counter() - began
             return report
     score_steps(report, steps, outcomes, verified)
-    localize(report)
     modules = module_aliases([s.source for s in steps if s.kind is StepKind.SOLUTION])
     CrossCheck(report, steps, verified, aliases, modules).run()
+    localize(report)  # last: the feedback the clean re-check wrote is translated too
     report.seconds = time.perf_counter() - began
     return report

@@ -36,6 +36,7 @@ def localize(report: GradeReport) -> None:
         test.output = "\n".join(tr_line(line, report.language)
                                 for line in test.output.split("\n"))
     report.notes = [tr(note, report.language) for note in report.notes]
+    report.flags = [tr(flag, report.language) for flag in report.flags]
 
 
 def localized_text(text: str, lang: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
 MESSAGE_MODULES = ("checks/*.py", "env.py", "doctor.py", "grading/scoring.py",
-                   "grading/reports.py", "cli.py", "plots.py")
+                   "grading/reports.py", "grading/crosscheck.py", "cli.py", "plots.py")
 """The modules (globs relative to ``course/``) whose messages are translated at run time."""
 _ONLY_CALLS = {"cli.py": {"_error"}, "plots.py": {"tr"}}
 """Modules whose messages are only the arguments of these calls (there, one word is enough)."""
