@@ -92,7 +92,8 @@ def tf_log_lines(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
     return found
 
 
-def execute_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT_S) -> nbformat.NotebookNode:
+def execute_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT_S,
+                     record_timing: bool = False) -> nbformat.NotebookNode:
     """Execute the notebook at ``path`` in a fresh kernel and write it back in place.
 
     The kernel runs in the notebook's folder, in this interpreter, with ``KERNEL_ENV`` and
@@ -102,6 +103,8 @@ def execute_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT_S) -> nbformat
     Args:
         path: the notebook (e.g. ``solutions/01_mlp.ipynb``).
         timeout: seconds allowed per cell.
+        record_timing: store each cell's start and end times in its ``metadata.execution``
+            (``benchmarks.lab_times`` reads them; stored solutions keep none).
 
     Returns:
         The executed notebook.
@@ -120,7 +123,7 @@ def execute_notebook(path: Path, timeout: float = DEFAULT_TIMEOUT_S) -> nbformat
         km=_kernel_manager(),
         kernel_name=KERNEL_NAME,
         timeout=timeout,
-        record_timing=False,
+        record_timing=record_timing,
         resources={"metadata": {"path": str(path.parent)}},
         extra_arguments=list(KERNEL_EXTRA_ARGUMENTS),  # nbclient appends to it
     )
