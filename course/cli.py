@@ -123,7 +123,7 @@ def _print_build(report, labs: Path) -> int:
 
 def _check_editions(solutions: Path, labs: Path, stale: bool) -> int:
     """Print what is missing or stale in the translated editions; the exit status."""
-    from course.i18n.build import edition_problems
+    from course.i18n.build import edition_problems, editions
 
     problems = edition_problems(solutions, labs)
     for name, found in problems.items():
@@ -134,7 +134,7 @@ def _check_editions(solutions: Path, labs: Path, stale: bool) -> int:
             print(f"  … and {len(found) - 40} more")
     if problems:
         print("Translate them (course/locales/README.md), then `course build-labs`.")
-    elif not stale:
+    elif not stale and editions(solutions):
         print("Translations: every catalogue, Chinese solution and Chinese lab is current")
     return EXIT_PROBLEM if problems or stale else EXIT_OK
 

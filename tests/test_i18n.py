@@ -299,3 +299,20 @@ def test_every_chinese_lab_links_the_glossary(path):
     title = next(c for c in nbformat.read(lab, as_version=4).cells if c.cell_type == "markdown")
     link = re.search(r"\]\(([^)]*GLOSSARY\.zh-CN\.md)\)", cell_source(title))
     assert link and (lab.parent / link.group(1)).resolve().is_file()
+
+
+def test_solutions_without_an_edition_folder_leave_the_kit_catalogues_alone(tmp_path):
+    from course.cli import main
+    from course.i18n.build import editions
+
+    catalogues_dir = ROOT / "course" / "locales" / "zh_CN" / "labs"
+    before = sorted(p.name for p in catalogues_dir.iterdir())
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "# Lab 00", id="title")]), solutions / "00_fixture.ipynb")
+    assert editions(solutions) == [] and editions(ROOT / "solutions") == ["zh"]
+    labs = tmp_path / "labs"
+    assert main(["build-labs", "--solutions", str(solutions), "--labs", str(labs)]) == 0
+    assert main(["build-labs", "--check", "--solutions", str(solutions), "--labs", str(labs)]) == 0
+    assert sorted(p.name for p in catalogues_dir.iterdir()) == before

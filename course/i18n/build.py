@@ -27,6 +27,15 @@ TRANSLATED = ("zh",)
 """The languages whose edition is built and checked."""
 
 
+def editions(solutions_dir: Path) -> list[str]:
+    """The languages that ``solutions_dir`` has an edition of: a ``solutions/<lang>/`` folder.
+
+    A folder of solutions without one (another course's, a test's) gets no translated
+    edition, and its labs never touch the kit's catalogues.
+    """
+    return [lang for lang in TRANSLATED if edition_dir(solutions_dir, lang).is_dir()]
+
+
 def edition_dir(folder: Path, lang: str) -> Path:
     """``solutions/zh`` for ``solutions`` (or ``labs/zh`` for ``labs``)."""
     return Path(folder) / lang
@@ -138,7 +147,7 @@ def build_editions(solutions_dir: Path, labs_dir: Path, force: bool = False) -> 
     from course.notebooks import build_labs
 
     lines = []
-    for lang in TRANSLATED:
+    for lang in editions(solutions_dir):
         lines += [f"updated {path.relative_to(path.parents[3])}"
                   for path in update_catalogues(solutions_dir, lang)]
         lines += [f"updated the text of solutions/{lang}/{path.name}"
@@ -164,7 +173,7 @@ def edition_problems(solutions_dir: Path, labs_dir: Path) -> dict[str, list[str]
     from course.notebooks import lab_problems
 
     problems: dict[str, list[str]] = {}
-    for lang in TRANSLATED:
+    for lang in editions(solutions_dir):
         for name, found in translation_problems(solutions_dir, lang).items():
             problems[f"{lang}: {name}"] = found
         source, target = edition_dir(solutions_dir, lang), edition_dir(labs_dir, lang)
