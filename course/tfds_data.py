@@ -114,6 +114,18 @@ def as_arrays(ds: tf.data.Dataset, batch_size: int = 4096) -> tuple[np.ndarray, 
     return np.concatenate(images), np.concatenate(labels)
 
 
+def _examples(images: np.ndarray, labels: np.ndarray) -> Iterator[tuple[int, dict]]:
+    """TFDS examples, each keyed by its index in the arrays' order (as TFDS' builders key them)."""
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        yield i, {"image": image[..., None], "label": int(label)}
+
+
+def _splits(arrays: data.Arrays) -> dict[str, Iterator[tuple[int, dict]]]:
+    """The train and test examples of ``((x_train, y_train), (x_test, y_test))``."""
+    (x_train, y_train), (x_test, y_test) = arrays
+    return {"train": _examples(x_train, y_train), "test": _examples(x_test, y_test)}
+
+
 @functools.cache
 def _sample_builder_class() -> type:
     """The TFDS builder of the bundled sample (defined on first use: TFDS imports TensorFlow)."""
@@ -147,14 +159,11 @@ def _sample_builder_class() -> type:
 
         def _split_generators(self, dl_manager: Any) -> dict[str, Iterator]:
             del dl_manager  # nothing to download: the arrays ship with the kit
-            (x_train, y_train), (x_test, y_test) = data.load_mnist("sample")
-            return {"train": self._generate_examples(x_train, y_train),
-                    "test": self._generate_examples(x_test, y_test)}
+            return _splits(data.load_mnist("sample"))
 
         def _generate_examples(self, images: np.ndarray,
                                labels: np.ndarray) -> Iterator[tuple[int, dict]]:
-            for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-                yield i, {"image": image[..., None], "label": int(label)}
+            return _examples(images, labels)
 
     return CourseMnistSample
 
@@ -333,15 +342,11 @@ def _npz_builder_class() -> type:
 
         def _split_generators(self, dl_manager: Any) -> dict[str, Iterator]:
             del dl_manager  # nothing to download: course.data fetched and verified the arrays
-            (x_train, y_train), (x_test, y_test) = self._arrays
-            return {"train": self._generate_examples(x_train, y_train),
-                    "test": self._generate_examples(x_test, y_test)}
+            return _splits(self._arrays)
 
         def _generate_examples(self, images: np.ndarray,
                                labels: np.ndarray) -> Iterator[tuple[int, dict]]:
-            # Keyed by index in the files' order, as TFDS' builder keys them.
-            for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-                yield i, {"image": image[..., None], "label": int(label)}
+            return _examples(images, labels)
 
     return MnistFromNpz
 
