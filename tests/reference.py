@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import nbformat
 
@@ -39,3 +43,18 @@ def solution_namespace(notebook: Path, setup: str | None = None) -> dict:
             exec(compile(cell.source, f"<{grader['grade_id']}>", "exec"), namespace)
             namespace["__grade_ids__"].append(grader["grade_id"])
     return namespace
+
+
+def with_replicas(module: str, function: str, lab: str, timeout: float = 1800) -> Any:
+    """``module.function(lab)`` (a test module's) in a new Python process that makes its 2 CPU
+    replicas before TensorFlow starts, as labs needing replicas must; its JSON result."""
+    tests = Path(__file__).resolve().parent
+    code = ("import json, sys; sys.path.insert(0, %r)\n"
+            "from course import devices; devices.make_strategy(2, verbose=False)\n"
+            "import %s as m\n"
+            "print('RESULTS' + json.dumps(m.%s(%r)))" % (str(tests), module, function, lab))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, cwd=tests.parent)
+    marker = [line for line in done.stdout.splitlines() if line.startswith("RESULTS")]
+    assert done.returncode == 0 and marker, done.stderr[-3000:]
+    return json.loads(marker[-1][len("RESULTS"):])

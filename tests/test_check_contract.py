@@ -15,17 +15,13 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import pkgutil
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 import wrong_answers
-from reference import solution_namespace
+from reference import solution_namespace, with_replicas
 from wrong_answers import Lab, WrongAnswer
 
 MIN_WRONG_PER_EXERCISE = 8
@@ -67,29 +63,26 @@ def grade(lab: str, check_name: str, answer: Any) -> dict:
             "logged": len(LOG.results) - before}
 
 
-def grade_all(lab: str) -> dict:
-    """Grade the reference and every wrong answer of ``lab``: {"reference"|"wrong": {...}}."""
+def over_answers(lab: str, judge: Any) -> dict:
+    """``judge(lab, exercise, answer)`` on the reference and every wrong answer of ``lab``:
+    {"reference": {exercise: ...}, "wrong": {key: ...}}."""
     spec: Lab = table(lab).LAB
     ns = namespace(lab)
-    return {"reference": {name: grade(lab, name, ns[defined])
+    return {"reference": {name: judge(lab, name, ns[defined])
                           for name, defined in spec.exercises.items()},
-            "wrong": {key(entry): grade(lab, entry.exercise, answer_of(lab, entry))
+            "wrong": {key(entry): judge(lab, entry.exercise, answer_of(lab, entry))
                       for entry in table(lab).WRONG}}
+
+
+def grade_all(lab: str) -> dict:
+    """Grade the reference and every wrong answer of ``lab`` (:func:`over_answers`)."""
+    return over_answers(lab, grade)
 
 
 @functools.cache
 def graded_elsewhere(lab: str) -> dict:
     """:func:`grade_all` in a new Python process that makes 2 CPU replicas first."""
-    tests = Path(__file__).resolve().parent
-    code = ("import json, sys; sys.path.insert(0, %r)\n"
-            "from course import devices; devices.make_strategy(2, verbose=False)\n"
-            "import test_check_contract as c\n"
-            "print('RESULTS' + json.dumps(c.grade_all(%r)))" % (str(tests), lab))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=1200, cwd=tests.parent)
-    marker = [line for line in done.stdout.splitlines() if line.startswith("RESULTS")]
-    assert done.returncode == 0 and marker, done.stderr[-3000:]
-    return json.loads(marker[-1][len("RESULTS"):])
+    return with_replicas("test_check_contract", "grade_all", lab, timeout=1200)
 
 
 def key(entry: WrongAnswer) -> str:

@@ -21,15 +21,13 @@ import importlib
 import io
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import test_check_contract as contract
-from test_check_contract import LABS, answer_of, key, namespace, table
-from wrong_answers import Lab
+from reference import with_replicas
+from test_check_contract import LABS, key, table
 
 from course.checks import LOG, _is_learner_frame
 from course.grading.crosscheck import agrees
@@ -68,12 +66,7 @@ def record_and_replay(lab: str, check_name: str, answer: Any) -> dict:
 
 def replay_all(lab: str) -> dict:
     """:func:`record_and_replay` for the reference and every wrong answer of ``lab``."""
-    spec: Lab = table(lab).LAB
-    ns = namespace(lab)
-    return {"reference": {name: record_and_replay(lab, name, ns[defined])
-                          for name, defined in spec.exercises.items()},
-            "wrong": {key(entry): record_and_replay(lab, entry.exercise, answer_of(lab, entry))
-                      for entry in table(lab).WRONG}}
+    return contract.over_answers(lab, record_and_replay)
 
 
 @functools.cache
@@ -81,16 +74,7 @@ def replayed(lab: str) -> dict:
     """:func:`replay_all`, here, or in a new process with 2 CPU replicas when the lab needs it."""
     if not table(lab).LAB.fresh_process:
         return replay_all(lab)
-    tests = Path(__file__).resolve().parent
-    code = ("import json, sys; sys.path.insert(0, %r)\n"
-            "from course import devices; devices.make_strategy(2, verbose=False)\n"
-            "import test_judged_clean as t\n"
-            "print('RESULTS' + json.dumps(t.replay_all(%r)))" % (str(tests), lab))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=1800, cwd=tests.parent)
-    marker = [line for line in done.stdout.splitlines() if line.startswith("RESULTS")]
-    assert done.returncode == 0 and marker, done.stderr[-3000:]
-    return json.loads(marker[-1][len("RESULTS"):])
+    return with_replicas("test_judged_clean", "replay_all", lab)
 
 
 def numbered(hint: str) -> str:
