@@ -285,8 +285,12 @@ def lab_text(solution_path: Path) -> str:
     Deterministic: the same solution file always gives the same text, ending in a newline.
     """
     solution_path = Path(solution_path)
-    lab = make_lab(read_solution(solution_path), solution_path.name)
-    text = nbformat.writes(lab)
+    return notebook_text(make_lab(read_solution(solution_path), solution_path.name))
+
+
+def notebook_text(nb: nbformat.NotebookNode) -> str:
+    """A notebook as the kit stores it: nbformat's JSON ending in one newline."""
+    text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
 
 

@@ -107,11 +107,15 @@ def _unescape(text: str) -> str:
     return text.replace("{{", "{").replace("}}", "}")
 
 
+def placeholders(msgid: str) -> set[str]:
+    """The ``{placeholders}`` of a message (``{{`` and ``}}`` are literal braces, not counted)."""
+    return {m for m in _PLACEHOLDER.findall(msgid) if m not in ("{{", "}}")}
+
+
 def is_template(msgid: str) -> bool:
     """True when ``msgid`` has a placeholder and enough literal text to be matched safely."""
-    names = [m for m in _PLACEHOLDER.findall(msgid) if m not in ("{{", "}}")]
     literal = _PLACEHOLDER.sub(" ", msgid)
-    return bool(names) and len(re.findall(r"[A-Za-z]{3,}", literal)) >= 1
+    return bool(placeholders(msgid)) and len(re.findall(r"[A-Za-z]{3,}", literal)) >= 1
 
 
 class Catalogue:

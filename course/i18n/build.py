@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 
 from course.i18n import catalogues
-from course.i18n.labs import render, render_text
-from course.notebooks import cell_source, read_solution, solution_paths
+from course.i18n.labs import render
+from course.notebooks import cell_source, notebook_text, read_solution, solution_paths
 
 TRANSLATED = ("zh",)
 """The languages whose edition is built and checked."""
@@ -79,7 +79,7 @@ def refresh_markdown(english: Path, lang: str) -> bool:
     for cell, new in zip(stored.cells, rendered.cells, strict=True):
         if cell.cell_type == "markdown":
             cell.source = new.source
-    target.write_text(render_text(stored), encoding="utf-8")
+    target.write_text(notebook_text(stored), encoding="utf-8")
     return True
 
 
@@ -127,7 +127,7 @@ def write_rendered(english: Path, lang: str) -> Path:
     folder = edition_dir(Path(english).parent, lang)
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".{Path(english).stem}.rendering.ipynb"
-    temporary.write_text(render_text(rendered_solution(english, lang)), encoding="utf-8")
+    temporary.write_text(notebook_text(rendered_solution(english, lang)), encoding="utf-8")
     return temporary
 
 

@@ -11,17 +11,15 @@ as ``#| msgid``, so a translator sees what changed; a text that is gone is dropp
 from __future__ import annotations
 
 import difflib
-import re
 from pathlib import Path
 
 import nbformat
 import polib
 
-from course.i18n import LANGUAGES, LOCALES_DIR, catalogue_path, normalize
+from course.i18n import LANGUAGES, LOCALES_DIR, catalogue_path, normalize, placeholders
 from course.i18n.extract import package_messages
 from course.i18n.labs import COMMENT_CONTEXT, Entry, lab_entries
 
-_PLACEHOLDER = re.compile(r"\{[^{}]+\}")
 _HEADER = {"Project-Id-Version": "keras-course-kit", "MIME-Version": "1.0",
            "Content-Type": "text/plain; charset=UTF-8", "Content-Transfer-Encoding": "8bit"}
 
@@ -127,7 +125,7 @@ def _entry_problem(entry: polib.POEntry | None) -> str | None:
         return "not translated"
     if entry.fuzzy:
         return "stale: its English changed (see #| msgid)"
-    missing = set(_PLACEHOLDER.findall(entry.msgid)) - set(_PLACEHOLDER.findall(entry.msgstr))
+    missing = placeholders(entry.msgid) - placeholders(entry.msgstr)
     if missing:
         return f"the translation drops {', '.join(sorted(missing))}"
     return None

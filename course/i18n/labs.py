@@ -108,8 +108,3 @@ def render(solution: nbformat.NotebookNode, lang: str,
     nb.metadata.setdefault("course", {})["language"] = lang
     return nb
 
-
-def render_text(nb: nbformat.NotebookNode) -> str:
-    """A notebook as the bytes the kit stores (nbformat's JSON, one trailing newline)."""
-    text = nbformat.writes(nb)
-    return text if text.endswith("\n") else text + "\n"
