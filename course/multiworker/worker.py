@@ -15,10 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from course.multiworker.events import EventLog
 from course.multiworker.recipe import (
@@ -160,17 +161,26 @@ def _remaining(train: tuple[Any, Any], opts: dict[str, Any], first_epoch: int,
 
 
 def _train(strategy: Any, training: _Training, train: tuple[Any, Any], opts: dict[str, Any],
-           log: EventLog) -> None:
-    """Train from the restored step to the end, logging every step and checkpoint."""
+           log: EventLog) -> Any:
+    """Train from the restored step to the end, logging every step and checkpoint.
+
+    Returns the distributed iterator (None when nothing was left to train): the caller
+    keeps it until the process ends, because deleting a multi-worker iterator can stall
+    its worker for about 10 s while it cancels a prefetch that waits on its peer.
+    """
     steps_per_epoch = len(train[0]) // opts["global_batch_size"]
     total_steps = steps_per_epoch * opts["epochs"]
     first_epoch, position = divmod(training.done, steps_per_epoch)
     if first_epoch >= opts["epochs"]:
-        return
+        return None
     train_step = make_train_step(strategy, training.model, training.optimizer,
                                  opts["global_batch_size"])
-    batches = _remaining(train, opts, first_epoch, position)
-    for x, y in strategy.distribute_datasets_from_function(batches):
+    batches = iter(strategy.distribute_datasets_from_function(
+        _remaining(train, opts, first_epoch, position)))
+    # A counted loop: exhausting a multi-worker iterator costs one worker a ~10 s wait
+    # at the end (the workers agree that no data is left); the step count is known.
+    for _ in range(total_steps - training.done):
+        x, y = next(batches)
         loss = float(train_step(x, y))
         training.step.assign_add(1)
         done = training.done
@@ -178,6 +188,7 @@ def _train(strategy: Any, training: _Training, train: tuple[Any, Any], opts: dic
         if done % opts["save_every"] == 0 or done == total_steps:
             training.manager.save(checkpoint_number=done)
             log("saved", step=done)
+    return batches
 
 
 def _log_result(log: EventLog, training: _Training, test: tuple[Any, Any]) -> None:
@@ -192,8 +203,12 @@ def _log_result(log: EventLog, training: _Training, test: tuple[Any, Any]) -> No
 
 
 def run_worker(workdir: Path, log: EventLog, check_fit_first: bool = False,
-               **options: Any) -> None:
-    """Train as one worker of the cluster in ``TF_CONFIG`` (see the module docstring)."""
+               **options: Any) -> Any:
+    """Train as one worker of the cluster in ``TF_CONFIG`` (see the module docstring).
+
+    Returns the training's distributed iterator, to be kept until the process ends (see
+    :func:`_train`).
+    """
     import keras
 
     opts = {**DEFAULTS, **options}
@@ -208,8 +223,9 @@ def run_worker(workdir: Path, log: EventLog, check_fit_first: bool = False,
     train, test = load_data(opts)
     training = _Training.create(strategy, opts, workdir / "checkpoints" / f"worker{index}")
     training.resume(strategy, log)
-    _train(strategy, training, train, opts, log)
+    batches = _train(strategy, training, train, opts, log)
     _log_result(log, training, test)
+    return batches
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -228,8 +244,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def worker_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m course.multiworker`` (one worker process)."""
+def worker_main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of ``python -m course.multiworker`` (one worker process).
+
+    Exits the process with status 0 once training is logged; raises on failure.
+    """
     args = _parser().parse_args(argv)
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     index = int(config.get("task", {}).get("index", 0))
@@ -238,10 +257,16 @@ def worker_main(argv: Sequence[str] | None = None) -> int:
     log("started", pid=os.getpid(), workers=len(config.get("cluster", {}).get("worker", [])))
     options = {key: getattr(args, key) for key in DEFAULTS}
     try:
-        run_worker(args.workdir, log, check_fit_first=args.check_fit, **options)
+        batches = run_worker(args.workdir, log, check_fit_first=args.check_fit, **options)  # noqa: F841
     except BaseException as exc:
         log("error", error=_one_line(exc))
         raise
     finally:
         log.close()
-    return 0
+    # The log is complete and every checkpoint written. Leave now, without Python's
+    # finalisation: tearing down the strategy and its iterator while the peer exits can
+    # stall this process ~10 s (tensorflow/tensorflow#58434, the coordination service
+    # waiting for a peer that has gone); the launcher would wait for it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
