@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import re
 from typing import Any
 
 import nbformat
@@ -188,18 +189,38 @@ def test_wrong_answer_loses_points_with_a_hint_that_names_it(lab, entry):
         assert not missing, result["line"]
 
 
+def english_left(chinese: str) -> list[str]:
+    """Runs of three or more English words left in a translated hint.
+
+    What stays as printed is skipped: `code`, quoted values, lists and dicts, the
+    ``# YOUR CODE HERE`` marker, the text of an exception the learner's code raised, and
+    names in a row (``Dense, Dropout, Dense``).
+    """
+    text = chinese.split("你的代码抛出了")[0]
+    text = re.sub(r"`[^`]*`|'[^']*'|\"[^\"]*\"|\[[^\]]*\]|\{[^}]*\}|# YOUR CODE HERE", " ", text)
+    runs = re.findall(r"(?<![\w-])[A-Za-z]{2,}(?:[ ,;:]+[A-Za-z]{2,}){2,}(?![\w-])", text)
+    return [run for run in runs if len(re.findall(r"\b[a-z]+\b", run)) >= 2]  # not Dense, Dropout
+
+
+def test_english_left_finds_a_fragment():
+    assert english_left("打印行 3：'[2, 3] loss: 0.670': reset the running sum in on_epoch_begin")
+    assert not english_left("请用 `keras.layers.Dense(10)`：'a b c' [a, b, c] 你的代码抛出了 x y z")
+
+
 @pytest.mark.parametrize("lab", LABS)
 def test_every_hint_prints_in_chinese(lab):
     """The Chinese catalogue covers every hint a wrong answer gets: translated, its words kept.
 
     A hint is an English template filled with values (``course.i18n``); in Chinese the template
-    is the translator's and the values (numbers, code, names) stay as they were printed.
+    is the translator's and the values (numbers, code, names) stay as they were printed. No
+    English sentence may be left over (a hint glued from pieces that match no one template).
     """
     from course.i18n import has_cjk, tr
 
     untranslated = []
     for entry in table(lab).WRONG:
         hint = outcome(lab, "wrong", key(entry))["hint"]
-        if not has_cjk(tr(hint, "zh")):
-            untranslated.append(f"{key(entry)}: {hint}")
+        chinese = tr(hint, "zh")
+        if not has_cjk(chinese) or english_left(chinese):
+            untranslated.append(f"{key(entry)}: {chinese} (left: {english_left(chinese)})")
     assert not untranslated, "\n".join(untranslated)

@@ -141,9 +141,14 @@ def mismatch(got: Any, want: Any, what: str, *, rtol: float = RTOL, atol: float 
         return f"your {what} differs from the reference: {otherwise}"
     cause = next((text for factor, text in (factors or {}).items()
                   if np.isclose(c, factor, rtol=1e-3)), otherwise)
-    size = ("has the wrong sign (−1× the reference)" if np.isclose(c, -1.0, rtol=1e-3)
-            else f"is {_times(c)} the reference")
-    return f"your {what} {size}: {cause}" if cause else f"your {what} {size}"
+    if np.isclose(c, -1.0, rtol=1e-3):  # one whole sentence per case (see above)
+        if cause:
+            return f"your {what} has the wrong sign (−1× the reference): {cause}"
+        return f"your {what} has the wrong sign (−1× the reference)"
+    times = _times(c)
+    if cause:
+        return f"your {what} is {times} the reference: {cause}"
+    return f"your {what} is {times} the reference"
 
 
 def first_difference(got: Sequence[Any], want: Sequence[Any], what: str) -> str:

@@ -263,10 +263,10 @@ def running_loss(callback_cls: Any) -> None:
            "recover the batch loss as (batch + 1) · mean − batch · previous mean, then average "
            "the last `every` of them as Article A does (after the first window the two "
            "differ)")
-    expect(got[:2] == want[:2], common.first_difference(got, want, "printed line") +
-           " (the mean of the last `every` batch losses)")
-    expect(got == want, common.first_difference(got, want, "printed line") +
-           ": reset the running sum and the previous mean in on_epoch_begin")
+    difference = common.first_difference(got, want, "printed line")
+    expect(got[:2] == want[:2], f"{difference} (the mean of the last `every` batch losses)")
+    expect(got == want,
+           f"{difference}: reset the running sum and the previous mean in on_epoch_begin")
     expect(_simulate(callback_cls(every=2), epochs) == _expected_lines(epochs, 2),
            "RunningLoss(every=2) must print every 2 batches: use the `every` argument")
 

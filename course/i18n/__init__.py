@@ -72,6 +72,12 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
+_COUNTS = re.compile(r"\{(?:len\(.*\)|\w+ [+-] \d+|[ijkn]|[\w.()]+:[,d])\}")
+"""Placeholders that print a whole number: ``{len(x)}``, ``{i + 1}``, ``{n}``, ``{x:,}``."""
+_COUNT = r"-?\d[\d,]*"
+"""What such a placeholder matches, so that in ``{what} {i + 1}`` the words go to ``what``."""
+
+
 class Template:
     """An English message with ``{placeholders}``, matched against printed text."""
 
@@ -85,7 +91,8 @@ class Template:
             if token in ("{{", "}}"):
                 parts.append(re.escape(token[0]))
             else:
-                parts.append(f"(?P<p{len(self.names)}>.*?)")
+                value = _COUNT if _COUNTS.fullmatch(token) else ".*?"
+                parts.append(f"(?P<p{len(self.names)}>{value})")
                 self.names.append(token)
             position = match.end()
         parts.append(re.escape(msgid[position:]))
