@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -247,7 +248,8 @@ def _parser() -> argparse.ArgumentParser:
 def worker_main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of ``python -m course.multiworker`` (one worker process).
 
-    Exits the process with status 0 once training is logged; raises on failure.
+    Exits the process once its log is complete: status 0 when training is logged, 1 after
+    logging an error (its traceback goes to stderr).
     """
     args = _parser().parse_args(argv)
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
@@ -256,17 +258,19 @@ def worker_main(argv: Sequence[str] | None = None) -> NoReturn:
     start_watchdog(args.deadline, args.launcher_pid, args.log, index)
     log("started", pid=os.getpid(), workers=len(config.get("cluster", {}).get("worker", [])))
     options = {key: getattr(args, key) for key in DEFAULTS}
+    status = 0
     try:
         batches = run_worker(args.workdir, log, check_fit_first=args.check_fit, **options)  # noqa: F841
     except BaseException as exc:
         log("error", error=_one_line(exc))
-        raise
+        traceback.print_exc()
+        status = 1
     finally:
         log.close()
     # The log is complete and every checkpoint written. Leave now, without Python's
-    # finalisation: tearing down the strategy and its iterator while the peer exits can
-    # stall this process ~10 s (tensorflow/tensorflow#58434, the coordination service
-    # waiting for a peer that has gone); the launcher would wait for it.
+    # finalisation: tearing down the strategy and its iterator while the peer exits (or
+    # has died) can stall this process 7–10 s (tensorflow/tensorflow#58434, the
+    # coordination service waiting for a peer that has gone); the launcher would wait.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(status)
