@@ -221,6 +221,7 @@ def test_every_hint_prints_in_chinese(lab):
     for entry in table(lab).WRONG:
         hint = outcome(lab, "wrong", key(entry))["hint"]
         chinese = tr(hint, "zh")
-        if not has_cjk(chinese) or english_left(chinese):
-            untranslated.append(f"{key(entry)}: {chinese} (left: {english_left(chinese)})")
+        left = english_left(chinese)
+        if not has_cjk(chinese) or left:
+            untranslated.append(f"{key(entry)}: {chinese} (left: {left})")
     assert not untranslated, "\n".join(untranslated)
