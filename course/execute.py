@@ -155,8 +155,9 @@ class RunResult:
 def resolve_solutions(names: list[str], solutions_dir: Path) -> list[Path]:
     """Return the notebooks named by ``names`` (paths, file names or stems); all when empty."""
     solutions_dir = Path(solutions_dir)
-    if not names:
-        return sorted(p for p in solutions_dir.glob("*.ipynb") if p.is_file())
+    if not names:  # hidden files: translated solutions still executing (.<name>.rendering)
+        return sorted(p for p in solutions_dir.glob("*.ipynb")
+                      if p.is_file() and not p.name.startswith("."))
     paths = []
     for name in names:
         candidates = [Path(name), solutions_dir / name, solutions_dir / f"{name}.ipynb"]

@@ -318,13 +318,18 @@ def default_dirs(start: Path | None = None) -> tuple[Path, Path]:
 
 
 def solution_paths(solutions_dir: Path) -> list[Path]:
-    """Return the ``*.ipynb`` files directly in ``solutions_dir``, sorted by name."""
+    """Return the ``*.ipynb`` files directly in ``solutions_dir``, sorted by name.
+
+    Hidden files are left out: ``.<name>.rendering.ipynb`` is a translated solution that
+    ``course run-solutions --lang`` is still executing.
+    """
     solutions_dir = Path(solutions_dir)
     if not solutions_dir.is_dir():
         raise FileNotFoundError(
             f"{solutions_dir} is not a directory; run from the repository or pass --solutions DIR"
         )
-    return sorted(p for p in solutions_dir.glob("*.ipynb") if p.is_file())
+    return sorted(p for p in solutions_dir.glob("*.ipynb")
+                  if p.is_file() and not p.name.startswith("."))
 
 
 def _sha256(data: bytes) -> str:

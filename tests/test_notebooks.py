@@ -292,6 +292,9 @@ def repo(tmp_path) -> tuple[Path, Path]:
     write_solution(solutions, "02_other.ipynb", new_notebook(cells=[new_code_cell("x = 1")]))
     (solutions / ".ipynb_checkpoints").mkdir()
     write_solution(solutions / ".ipynb_checkpoints", "01_scale-checkpoint.ipynb", new_notebook())
+    # a translated solution being executed (`course run-solutions --lang`): not a solution yet
+    write_solution(solutions, ".03_new.rendering.ipynb",
+                   new_notebook(cells=[new_code_cell("y = 1")]))
     return solutions, labs
 
 
