@@ -155,9 +155,10 @@ class RunResult:
 def resolve_solutions(names: list[str], solutions_dir: Path) -> list[Path]:
     """Return the notebooks named by ``names`` (paths, file names or stems); all when empty."""
     solutions_dir = Path(solutions_dir)
-    if not names:  # hidden files: translated solutions still executing (.<name>.rendering)
-        return sorted(p for p in solutions_dir.glob("*.ipynb")
-                      if p.is_file() and not p.name.startswith("."))
+    if not names:
+        from course.notebooks import solution_paths  # leaves out .<name>.rendering files
+
+        return solution_paths(solutions_dir) if solutions_dir.is_dir() else []
     paths = []
     for name in names:
         candidates = [Path(name), solutions_dir / name, solutions_dir / f"{name}.ipynb"]
