@@ -88,6 +88,30 @@ def test_the_launcher_and_the_watchdog_never_import_tensorflow():
     assert done.stdout.strip() == "[]"
 
 
+def test_the_worker_sets_a_short_heartbeat_timeout_before_the_strategy_does():
+    # MultiWorkerMirroredStrategy configures the coordination service only if nothing has:
+    # the worker's configuration (same leader and jobs, a 3 s heartbeat instead of 10 s) is
+    # what a killed worker's peer waits on before it fails.
+    code = textwrap.dedent("""
+        import json, os
+        os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]},
+                                              "task": {"type": "worker", "index": 1}})
+        import tensorflow as tf
+        from tensorflow.python.eager import context
+        from course.multiworker.worker import HEARTBEAT_TIMEOUT_MS, _configure_coordination
+        _configure_coordination(tf)
+        config = context.context()._coordination_service_config
+        jobs = [(j.name, j.num_tasks) for j in config.coordinated_job_list]
+        print(json.dumps([config.heartbeat_timeout_in_ms, HEARTBEAT_TIMEOUT_MS,
+                          config.service_leader, jobs]))
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, check=True)
+    timeout_ms, constant, leader, jobs = json.loads(done.stdout.strip().splitlines()[-1])
+    assert timeout_ms == constant == 3000
+    assert leader == "/job:worker/replica:0/task:0" and jobs == [["worker", 2]]
+
+
 def test_cluster_rejects_unknown_options(tmp_path):
     with pytest.raises(TypeError, match="unknown training options"):
         Cluster(tmp_path, learning_rat=0.1)

@@ -97,10 +97,37 @@ def _agree_on_step(strategy: Any, local_steps: list[int]) -> int | None:
     return newest_common_step([[s for s in row if s >= 0] for row in everyone])
 
 
+HEARTBEAT_TIMEOUT_MS = 3000
+"""How long the coordination service waits for a silent worker before it fails the others.
+
+TensorFlow's default is 10 s: a killed worker's peer then sat idle about 8 s in its next
+all-reduce before failing (benchmarks/README.md). On loopback 3 s is ample."""
+
+
+def _configure_coordination(tf: Any, heartbeat_timeout_ms: int = HEARTBEAT_TIMEOUT_MS) -> None:
+    """Set up the coordination service as the strategy would, with a shorter heartbeat timeout.
+
+    ``MultiWorkerMirroredStrategy`` configures the service only when nothing has, with the
+    same jobs and leader as here; no public API sets the heartbeat timeout, hence the
+    internal modules. Call it before the strategy is created.
+    """
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    spec = tf.distribute.cluster_resolver.TFConfigClusterResolver().cluster_spec()
+    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+            for job in ("chief", "worker") if job in spec.jobs]
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=multi_worker_util.coordination_leader(spec),
+        coordinated_jobs=jobs, heartbeat_timeout_in_ms=heartbeat_timeout_ms)
+
+
 def _strategy() -> Any:
     """A ``MultiWorkerMirroredStrategy`` for the cluster in ``TF_CONFIG`` (ring all-reduce)."""
     import tensorflow as tf
 
+    _configure_coordination(tf)
     implementation = tf.distribute.experimental.CommunicationImplementation.RING
     return tf.distribute.MultiWorkerMirroredStrategy(
         communication_options=tf.distribute.experimental.CommunicationOptions(
