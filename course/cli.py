@@ -474,10 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``course`` command with ``argv`` (default: ``sys.argv[1:]``); return the status."""
-    # nbformat imports jsonschema, which eagerly imports rfc3987_syntax; that module builds
-    # ~35 Earley parsers at import (~1.2 s, python-jsonschema/jsonschema#1428) for the "iri"
-    # formats, which no notebook schema uses. Blocking it keeps `course build-labs` at ~0.3 s.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    import course.lean_imports  # noqa: F401  (keeps `course build-labs` at ~0.3 s)
     args = build_parser().parse_args(argv)
     if args.ui_lang:
         from course.i18n import set_language

@@ -172,6 +172,21 @@ def test_build_labs_check_never_imports_tensorflow(repo):
     assert "01_a.ipynb: missing" in result.stdout
 
 
+def test_pytest_loads_lean_imports_before_nbval_imports_nbformat():
+    # pyproject's addopts `-p course.lean_imports` runs before the plugins load: nbval's
+    # `import nbformat` then skips jsonschema's 3 s rfc3987_syntax (benchmarks/README.md).
+    assert "nbformat" in sys.modules
+    assert sys.modules["rfc3987_syntax"] is None
+
+
+def test_the_grading_package_keeps_rfc3987_syntax_out():
+    # `python -m course.grading.gradescope` imports course.grading before its main() runs.
+    code = "import sys, course.grading; print(sys.modules['rfc3987_syntax'])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=True)
+    assert result.stdout.strip() == "None"
+
+
 def test_help_lists_the_subcommands():
     result = subprocess.run([sys.executable, "-m", "course", "--help"],
                             capture_output=True, text=True)

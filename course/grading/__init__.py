@@ -76,6 +76,7 @@ that replaces a check cell), :mod:`~course.grading.kernel` (the kernel run),
 :mod:`~course.grading.grade` (one notebook, end to end).
 """
 
+import course.lean_imports  # noqa: F401  (first: its modules import nbformat)
 from course.grading.grade import (
     DEFAULT_TIMEOUT_CELL_S,
     DEFAULT_TIMEOUT_TOTAL_S,

@@ -237,14 +237,14 @@ def _sigterm(signum: int, frame: object) -> None:
 
 
 _WORKER_SETUP = """\
-import sys
-sys.modules.setdefault("rfc3987_syntax", None)
+import course.lean_imports
 from course.grading.batch import _worker_init
 _worker_init()
 """
 """A new worker's first code, run by :func:`exec` (a reference to this module would import
-``course.grading`` before anything could run): block ``rfc3987_syntax`` as ``course.cli``
-does (nbformat's jsonschema would spend 1-10 s building parsers no notebook needs)."""
+``course.grading`` before anything could run): :mod:`course.lean_imports` first, as
+``course.cli`` does (nbformat's jsonschema would spend 1-10 s building parsers no notebook
+needs)."""
 
 
 def _grade_in_worker(grade_one: GradeOne, path: Path) -> GradeReport:

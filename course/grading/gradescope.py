@@ -259,8 +259,6 @@ def run_autograder(root: Path, solutions_dir: Path, *, timeout_cell: float,
 def main(argv: list[str] | None = None) -> int:
     """``python -m course.grading.gradescope``: what the bundle's ``run_autograder`` runs."""
     from course.grading import DEFAULT_TIMEOUT_CELL_S, DEFAULT_TIMEOUT_TOTAL_S
-
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as course.cli
     parser = argparse.ArgumentParser(
         prog="run_autograder",
         description="Grade ROOT/submission/*.ipynb into ROOT/results/results.json.")
