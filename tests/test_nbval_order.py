@@ -1,5 +1,6 @@
 """The root conftest's order for ``pytest --nbval solutions/ -n 2 --dist loadfile``: the
-longest solutions first, cells in their order, other tests after them."""
+longest solutions first, a lab's two languages side by side, cells in their order, other
+tests after them."""
 
 from __future__ import annotations
 
@@ -32,6 +33,17 @@ def test_workers_get_the_longest_solutions_first_and_cells_keep_their_order():
     seconds = conftest.SOLUTION_SECONDS
     assert seconds["02"] > seconds["06"] > seconds["03"]  # the order below follows them
     assert order == [names[3], names[4], names[5], names[6], names[1], names[2], names[0]]
+
+
+def test_a_labs_two_languages_stay_side_by_side_even_when_times_tie():
+    conftest = _root_conftest()
+    items = _items("solutions/05_a.ipynb", "solutions/06_b.ipynb", "solutions/zh/05_a.ipynb",
+                   "solutions/zh/06_b.ipynb")
+    conftest.SOLUTION_SECONDS.update({"05": 50, "06": 50})
+    conftest.pytest_collection_modifyitems(SimpleNamespace(workerinput={}), items)
+    assert [str(item.path.relative_to(ROOT)) for item in items] == [
+        "solutions/05_a.ipynb", "solutions/zh/05_a.ipynb", "solutions/06_b.ipynb",
+        "solutions/zh/06_b.ipynb"]
 
 
 def test_without_xdist_the_order_is_left_alone():
