@@ -112,6 +112,15 @@ def test_the_worker_sets_a_short_heartbeat_timeout_before_the_strategy_does():
     assert leader == "/job:worker/replica:0/task:0" and jobs == [["worker", 2]]
 
 
+def test_a_worker_imports_tensorflow_and_keras_without_matplotlib():
+    code = ("import sys; from course.multiworker.worker import skip_plotting; skip_plotting(); "
+            "import tensorflow, keras; keras.layers.Dense(3); "
+            "print(sorted(m for m, v in sys.modules.items() if m.startswith('matplotlib') and v))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_cluster_rejects_unknown_options(tmp_path):
     with pytest.raises(TypeError, match="unknown training options"):
         Cluster(tmp_path, learning_rat=0.1)

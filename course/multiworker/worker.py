@@ -272,12 +272,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def skip_plotting() -> None:
+    """Mark matplotlib as absent in this process: a worker never plots.
+
+    ``import tensorflow`` imports Keras, whose image-gallery helper imports
+    ``matplotlib.pyplot`` when it can: 0.5–1 CPU-s of each worker's start (benchmarks/README.md),
+    six workers per Lab 06 run-through. Keras handles the ImportError as "not installed".
+    """
+    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
+
+
 def worker_main(argv: Sequence[str] | None = None) -> NoReturn:
     """Entry point of ``python -m course.multiworker`` (one worker process).
 
     Exits the process once its log is complete: status 0 when training is logged, 1 after
     logging an error (its traceback goes to stderr).
     """
+    skip_plotting()  # before anything imports TensorFlow
     args = _parser().parse_args(argv)
     config = json.loads(os.environ.get("TF_CONFIG", "{}"))
     index = int(config.get("task", {}).get("index", 0))
