@@ -17,5 +17,11 @@ import sys
 SKIPPED = ("rfc3987_syntax",)
 """Optional modules the tools never need, each mapped to ``None`` in ``sys.modules``."""
 
-for _name in SKIPPED:
-    sys.modules.setdefault(_name, None)  # type: ignore[arg-type]  # None: "not installed"
+
+def skip_imports(*names: str) -> None:
+    """Make ``import NAME`` raise ImportError (as if not installed) unless already imported."""
+    for name in names:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+skip_imports(*SKIPPED)

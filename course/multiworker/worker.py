@@ -279,7 +279,9 @@ def skip_plotting() -> None:
     ``matplotlib.pyplot`` when it can: 0.5–1 CPU-s of each worker's start (benchmarks/README.md),
     six workers per Lab 06 run-through. Keras handles the ImportError as "not installed".
     """
-    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
+    from course.lean_imports import skip_imports
+
+    skip_imports("matplotlib")
 
 
 def worker_main(argv: Sequence[str] | None = None) -> NoReturn:
