@@ -275,6 +275,7 @@ def _distributed(make_step_fn: Any, strategy: Any, steps: int, loss_fn: Any | No
     with strategy.scope():
         model = _small_model()
         opt = keras.optimizers.SGD(STEP_LR, momentum=STEP_MOMENTUM)
+        opt.build(model.trainable_variables)  # slots now, so a tf.function step traces once
     kwargs = {} if loss_fn is None else {"loss_fn": loss_fn}
     step = make_step_fn(strategy, model, opt, STEP_BATCH, **kwargs)
     expect(callable(step), f"make_train_step must return the step function train_step (got "

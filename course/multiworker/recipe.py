@@ -159,6 +159,7 @@ def train_single_device(epochs: int | None = None, **options: Any) -> dict[str, 
     keras.utils.set_random_seed(opts["seed"])  # as the workers do: same shuffles
     (x_train, y_train), (x_test, y_test) = load_data(opts)
     model, optimizer = build_mlp(opts["hidden_units"], opts["seed"]), build_optimizer(opts)
+    optimizer.build(model.trainable_variables)  # as the workers do: the step traces once
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function
