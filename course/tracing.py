@@ -17,6 +17,17 @@ from typing import Any
 _MARK = "_course_builds_before_tracing"
 
 
+def keras_trainer() -> Any:
+    """Return Keras' TensorFlow trainer class if it has the build steps used here, else None."""
+    try:
+        from keras.src.backend.tensorflow import trainer
+    except ImportError:
+        return None
+    cls = getattr(trainer, "TensorFlowTrainer", None)
+    needed = ("_maybe_symbolic_build", "_symbolic_build")
+    return cls if cls is not None and all(hasattr(cls, name) for name in needed) else None
+
+
 def build_before_tracing() -> bool:
     """Make Keras build optimizer and metric state before it traces a step (idempotent).
 
@@ -26,18 +37,17 @@ def build_before_tracing() -> bool:
     the first trace, and any error surfaces there as before.
 
     Returns:
-        True when this call installed the change, False when it was already installed.
+        True when this call installed the change; False when it was already installed, or
+        when this Keras has no such build step (other versions: then nothing is changed).
     """
-    from keras.src.backend.tensorflow import trainer
-
-    cls = trainer.TensorFlowTrainer
-    if getattr(cls._maybe_symbolic_build, _MARK, False):
+    cls = keras_trainer()
+    if cls is None or getattr(cls._maybe_symbolic_build, _MARK, False):
         return False
     keras_build = cls._maybe_symbolic_build
 
     @functools.wraps(keras_build)
     def _maybe_symbolic_build(self: Any, iterator: Any = None, data_batch: Any = None) -> None:
-        if self._distribute_strategy is not None:
+        if getattr(self, "_distribute_strategy", None) is not None:
             return keras_build(self, iterator=iterator, data_batch=data_batch)
         try:
             if data_batch is None:
