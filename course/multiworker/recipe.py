@@ -51,11 +51,17 @@ def build_mlp(hidden_units: int = 512, seed: int = 42) -> Any:
     ], name="mlp")
 
 
-def build_optimizer(opts: dict[str, Any]) -> Any:
-    """The recipe's optimizer: SGD with its learning rate and momentum."""
+def build_optimizer(opts: dict[str, Any], model: Any) -> Any:
+    """The recipe's optimizer for ``model``: SGD with its learning rate and momentum.
+
+    Its momentum variables are created now (under the caller's strategy scope, if any), so
+    that the step's first call traces once instead of twice, and a checkpoint can restore them.
+    """
     import keras
 
-    return keras.optimizers.SGD(opts["learning_rate"], momentum=opts["momentum"])
+    optimizer = keras.optimizers.SGD(opts["learning_rate"], momentum=opts["momentum"])
+    optimizer.build(model.trainable_variables)
+    return optimizer
 
 
 def load_data(opts: dict[str, Any]) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
@@ -158,8 +164,8 @@ def train_single_device(epochs: int | None = None, **options: Any) -> dict[str, 
         opts["epochs"] = epochs
     keras.utils.set_random_seed(opts["seed"])  # as the workers do: same shuffles
     (x_train, y_train), (x_test, y_test) = load_data(opts)
-    model, optimizer = build_mlp(opts["hidden_units"], opts["seed"]), build_optimizer(opts)
-    optimizer.build(model.trainable_variables)  # as the workers do: the step traces once
+    model = build_mlp(opts["hidden_units"], opts["seed"])
+    optimizer = build_optimizer(opts, model)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     @tf.function

@@ -151,8 +151,7 @@ class _Training:
 
         with strategy.scope():
             model = build_mlp(opts["hidden_units"], opts["seed"])
-            optimizer = build_optimizer(opts)
-            optimizer.build(model.trainable_variables)
+            optimizer = build_optimizer(opts, model)
             step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         checkpoint = tf.train.Checkpoint(step=step, model=model, optimizer=optimizer)
         manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=3)
