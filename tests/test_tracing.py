@@ -118,3 +118,10 @@ def test_check_setup_installs_it(keras_own, capsys):
 
     check_setup(seed=None)
     assert getattr(trainer.TensorFlowTrainer._maybe_symbolic_build, tracing._MARK, False)
+
+
+def test_the_benchmark_measures_both_builds_in_fresh_processes():
+    from benchmarks import tracing as benchmark
+
+    result = benchmark.measure("fit", "course", repeats=1)  # no speed is asserted here
+    assert len(result["all"]) == 1 and result["median"] > 0
